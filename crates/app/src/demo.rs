@@ -1,0 +1,303 @@
+//! The demo: Thừa Thiên Huế's Department of Transport (Sở GTVT) with its units, about 300 staff
+//! with Vietnamese names, checkpoints, checkers, visitors, and one account per role. Loaded only
+//! into an empty database; the same seed gives the same people every time.
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use vaora_domain::admin_units::{Registry, Scheme};
+use vaora_domain::person::Sex;
+use vaora_domain::role::{Grant, Role};
+use vaora_domain::{SessionId, UserId};
+
+use crate::accounts::Registration;
+use crate::auth::{Actor, RequestMeta};
+use crate::error::AppError;
+use crate::orgs::{AgencyInput, CheckpointInput, RosterInput};
+use crate::App;
+
+/// A demo account to sign in with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DemoAccount {
+    /// The role it shows.
+    pub role: Role,
+    /// Phone number to sign in with.
+    pub phone: String,
+    /// Its password.
+    pub password: String,
+    /// Full name.
+    pub full_name: String,
+}
+
+/// What the demo loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DemoSummary {
+    /// One account per role.
+    pub accounts: Vec<DemoAccount>,
+    /// Staff on the roster.
+    pub staff: usize,
+    /// Staff who have an account.
+    pub staff_with_accounts: usize,
+    /// Visitors (accounts not on the roster).
+    pub visitors: usize,
+    /// Checkpoints.
+    pub checkpoints: usize,
+}
+
+const FAMILY: &[(&str, u32)] = &[
+    ("Nguyễn", 380), ("Trần", 110), ("Lê", 95), ("Phạm", 70), ("Hoàng", 30), ("Huỳnh", 21), ("Phan", 45),
+    ("Võ", 39), ("Đặng", 21), ("Bùi", 20), ("Đỗ", 14), ("Hồ", 30), ("Ngô", 13), ("Dương", 10), ("Lý", 5),
+    ("Tôn Nữ", 6), ("Tôn Thất", 6), ("Nguyễn Phước", 4), ("Trương", 9), ("Đoàn", 8),
+];
+const MIDDLE_MALE: &[&str] = &["Văn", "Đức", "Minh", "Quang", "Hữu", "Công", "Thanh", "Xuân", "Ngọc", "Đình", "Anh", "Quốc"];
+const MIDDLE_FEMALE: &[&str] = &["Thị", "Ngọc", "Thu", "Thanh", "Minh", "Phương", "Bảo", "Kim", "Mỹ", "Hoài", "Thùy", "Khánh"];
+const GIVEN_MALE: &[&str] = &[
+    "An", "Bình", "Cường", "Dũng", "Hải", "Hiếu", "Hùng", "Huy", "Khánh", "Long", "Minh", "Nam", "Phong", "Phúc",
+    "Quân", "Sơn", "Tài", "Thắng", "Thành", "Toàn", "Trung", "Tuấn", "Việt", "Vinh", "Đạt", "Khoa", "Lâm", "Nhân",
+];
+const GIVEN_FEMALE: &[&str] = &[
+    "Anh", "Châu", "Diệp", "Dung", "Giang", "Hà", "Hạnh", "Hằng", "Hoa", "Hương", "Lan", "Linh", "Loan", "Mai",
+    "My", "Nga", "Ngân", "Nhung", "Oanh", "Phượng", "Quyên", "Thảo", "Thủy", "Trang", "Trinh", "Uyên", "Vân", "Yến",
+];
+const POSITIONS: &[&str] = &["Chuyên viên", "Chuyên viên chính", "Cán sự", "Phó Trưởng phòng", "Kế toán", "Nhân viên", "Thanh tra viên", "Đăng kiểm viên"];
+/// The units of the demo agency and how many staff each has.
+const UNITS: &[(&str, usize)] = &[
+    ("Văn phòng Sở", 42),
+    ("Thanh tra Sở", 38),
+    ("Phòng Quản lý vận tải", 34),
+    ("Phòng Kế hoạch – Tài chính", 22),
+    ("Phòng Quản lý kết cấu hạ tầng giao thông", 30),
+    ("Phòng Quản lý chất lượng công trình giao thông", 26),
+    ("Trung tâm Đăng kiểm xe cơ giới", 64),
+    ("Ban Quản lý dự án giao thông", 44),
+];
+/// Checkpoints: name, mode, default stay in minutes.
+const CHECKPOINTS: &[(&str, &str, i64)] = &[
+    ("Cổng chính – 100 Hàm Nghi", "entry", 480),
+    ("Bộ phận Một cửa", "both", 60),
+    ("Cổng phụ (lối ra)", "exit", 480),
+    ("Trung tâm Đăng kiểm – cổng vào", "entry", 240),
+];
+
+/// Random person details, deterministic for a seed.
+struct People {
+    rng: StdRng,
+    phones: std::collections::HashSet<String>,
+    wards: Vec<String>,
+}
+
+struct Person {
+    full_name: String,
+    sex: Sex,
+    birth_date: String,
+    cccd: String,
+    phone: String,
+    ward: String,
+}
+
+impl People {
+    fn new(seed: u64) -> Self {
+        let wards = Registry::get()
+            .children(Scheme::Current, Some("46"))
+            .into_iter()
+            .map(|u| u.code.clone())
+            .collect();
+        Self { rng: StdRng::seed_from_u64(seed), phones: Default::default(), wards }
+    }
+
+    fn pick<'a>(&mut self, v: &'a [&'a str]) -> &'a str {
+        v.choose(&mut self.rng).copied().unwrap_or("An")
+    }
+
+    fn person(&mut self, min_age: i32, max_age: i32) -> Person {
+        let female = self.rng.gen_bool(0.48);
+        let total: u32 = FAMILY.iter().map(|(_, w)| w).sum();
+        let mut roll = self.rng.gen_range(0..total);
+        let mut family = "Nguyễn";
+        for (name, w) in FAMILY {
+            if roll < *w {
+                family = name;
+                break;
+            }
+            roll -= w;
+        }
+        let (middle, given) = if female {
+            (self.pick(MIDDLE_FEMALE), self.pick(GIVEN_FEMALE))
+        } else {
+            (self.pick(MIDDLE_MALE), self.pick(GIVEN_MALE))
+        };
+        // "Tôn Nữ" is a female lineage name; its men are "Tôn Thất".
+        let family = match (family, female) {
+            ("Tôn Nữ", false) => "Tôn Thất",
+            ("Tôn Thất", true) => "Tôn Nữ",
+            (f, _) => f,
+        };
+        let full_name = if family == "Tôn Nữ" { format!("{family} {given}") } else { format!("{family} {middle} {given}") };
+        let year = 2026 - self.rng.gen_range(min_age..=max_age);
+        let (month, day) = (self.rng.gen_range(1..=12), self.rng.gen_range(1..=28));
+        let century_sex = (year - 1900) / 100 * 2 + i32::from(female);
+        // Most staff were born in Thừa Thiên Huế (46); some elsewhere in the centre.
+        let province = ["46", "46", "46", "46", "45", "48", "44", "49"][self.rng.gen_range(0..8)];
+        let cccd = format!("0{province}{century_sex}{:02}{:06}", year % 100, self.rng.gen_range(0..1_000_000));
+        let phone = loop {
+            let prefix = ["90", "93", "94", "91", "98", "97", "86", "88", "77", "79", "35", "39", "32", "84", "83"][self.rng.gen_range(0..15)];
+            let p = format!("0{prefix}{:07}", self.rng.gen_range(0..10_000_000));
+            if self.phones.insert(p.clone()) {
+                break p;
+            }
+        };
+        let ward = self.wards[self.rng.gen_range(0..self.wards.len().max(1))].clone();
+        Person {
+            full_name,
+            sex: if female { Sex::Female } else { Sex::Male },
+            birth_date: format!("{year:04}-{month:02}-{day:02}"),
+            cccd,
+            phone,
+            ward,
+        }
+    }
+}
+
+fn registration(p: &Person, password: &str, rng: &mut StdRng) -> Registration {
+    Registration {
+        phone: p.phone.clone(),
+        password: password.to_owned(),
+        full_name: p.full_name.clone(),
+        birth_date: p.birth_date.clone(),
+        sex: p.sex.as_str().to_owned(),
+        cccd: Some(p.cccd.clone()),
+        cmnd: None,
+        address_scheme: "current".into(),
+        address_unit: p.ward.clone(),
+        address_street: format!("{} {}", rng.gen_range(1..200), ["Lê Lợi", "Hùng Vương", "Trần Hưng Đạo", "Nguyễn Huệ", "Điện Biên Phủ", "Lý Thường Kiệt", "Bà Triệu", "Hàm Nghi"][rng.gen_range(0..8)]),
+    }
+}
+
+/// A readable random password: three syllables and four digits.
+fn demo_password(rng: &mut StdRng) -> String {
+    const SYL: &[&str] = &["hue", "song", "huong", "ngu", "binh", "thien", "mu", "dong", "ba", "vi", "da", "tra", "am", "bach", "ma", "lang", "co"];
+    let mut w: Vec<&str> = (0..3).map(|_| SYL[rng.gen_range(0..SYL.len())]).collect();
+    w.dedup();
+    format!("{}-{:04}", w.join("-"), rng.gen_range(0..10_000))
+}
+
+impl App {
+    /// Loads the demo into an empty database. `seed` fixes the people; `password_seed` the
+    /// passwords printed for the role accounts.
+    pub async fn load_demo(&self, seed: u64, password_seed: u64) -> Result<DemoSummary, AppError> {
+        if !self.store.is_empty().await? {
+            return Err(AppError::conflict("demo_needs_empty_database", "the demo loads only into an empty database"));
+        }
+        let meta = RequestMeta { ip: None, user_agent: "vaora demo".into() };
+        let mut people = People::new(seed);
+        let mut pw_rng = StdRng::seed_from_u64(password_seed);
+        let mut street_rng = StdRng::seed_from_u64(seed ^ 0x5eed);
+
+        // One account per role, each with its own password.
+        let mut accounts = Vec::new();
+        let mut role_people = Vec::new();
+        for role in [Role::ProvinceAdmin, Role::HealthOfficial, Role::AgencyAdmin, Role::Checker, Role::Citizen] {
+            let p = people.person(25, 55);
+            let password = demo_password(&mut pw_rng);
+            let r = registration(&p, &password, &mut street_rng);
+            let id = if role == Role::ProvinceAdmin {
+                self.create_first_province_admin(r).await?
+            } else {
+                self.register(r, &meta).await?
+            };
+            accounts.push(DemoAccount { role, phone: p.phone.clone(), password, full_name: p.full_name.clone() });
+            role_people.push((role, id, p));
+        }
+        let admin_id = role_people[0].1;
+        let province_admin = Actor {
+            user_id: admin_id,
+            session_id: SessionId(0),
+            grants: vec![Grant::ProvinceAdmin],
+            meta: meta.clone(),
+        };
+        let agency = self
+            .create_agency(
+                &province_admin,
+                AgencyInput {
+                    name: "Sở Giao thông Vận tải tỉnh Thừa Thiên Huế".into(),
+                    code: "SGTVT-TTH".into(),
+                    address_scheme: "current".into(),
+                    address_unit: "19789".into(),
+                    address_street: "100 Hàm Nghi".into(),
+                },
+            )
+            .await?;
+        let health = role_people[1].1;
+        self.grant_role(&province_admin, health, Grant::HealthOfficial).await?;
+        let office_admin = role_people[2].1;
+        self.grant_role(&province_admin, office_admin, Grant::AgencyAdmin { agency_id: agency }).await?;
+
+        let mut checkpoints = Vec::new();
+        for (name, mode, stay) in CHECKPOINTS {
+            let input = CheckpointInput {
+                name: (*name).into(),
+                address_street: String::new(),
+                mode: (*mode).into(),
+                default_stay_minutes: *stay,
+                active: true,
+            };
+            checkpoints.push(self.create_checkpoint(&province_admin, agency, input).await?);
+        }
+        self.grant_role(&province_admin, role_people[3].1, Grant::Checker { checkpoint_id: checkpoints[0] }).await?;
+        self.grant_role(&province_admin, role_people[3].1, Grant::Checker { checkpoint_id: checkpoints[1] }).await?;
+
+        // Staff: most have registered; the rest are on the roster only, waiting to register.
+        let staff_password = demo_password(&mut pw_rng);
+        let staff_hash = self.hashing.hash(staff_password.clone()).await?;
+        let mut staff = 0;
+        let mut staff_with_accounts = 0;
+        for (unit_name, count) in UNITS {
+            let unit = self.create_unit(&province_admin, agency, None, unit_name).await?;
+            let mut lines = Vec::new();
+            for i in 0..*count {
+                let p = people.person(23, 60);
+                if people.rng.gen_bool(0.88) {
+                    self.register_with(registration(&p, &staff_password, &mut street_rng), &meta, Some(staff_hash.clone()))
+                        .await?;
+                    staff_with_accounts += 1;
+                }
+                let position = if i == 0 { "Trưởng phòng" } else { people.pick(POSITIONS) };
+                lines.push(RosterInput {
+                    full_name: p.full_name,
+                    position: position.to_owned(),
+                    phone: Some(p.phone),
+                    cccd: Some(p.cccd),
+                });
+            }
+            staff += lines.len();
+            for line in lines {
+                self.add_roster_entry(&province_admin, agency, unit, line).await?;
+            }
+        }
+        // The office admin and the checker work at the agency too.
+        let office = self.list_units(&province_admin, agency).await?.into_iter().find(|u| u.name == "Văn phòng Sở");
+        if let Some(office) = office {
+            for (_, _, p) in role_people.iter().filter(|(r, _, _)| matches!(r, Role::AgencyAdmin | Role::Checker)) {
+                let line = RosterInput {
+                    full_name: p.full_name.clone(),
+                    position: "Chuyên viên".into(),
+                    phone: Some(p.phone.clone()),
+                    cccd: Some(p.cccd.clone()),
+                };
+                self.add_roster_entry(&province_admin, agency, office.id, line).await?;
+                staff += 1;
+                staff_with_accounts += 1;
+            }
+        }
+        // Visitors: citizens with accounts who come to the agency for its services.
+        let visitors = 40;
+        for _ in 0..visitors {
+            let p = people.person(18, 75);
+            self.register_with(registration(&p, &staff_password, &mut street_rng), &meta, Some(staff_hash.clone()))
+                .await?;
+        }
+        let _: UserId = admin_id;
+        Ok(DemoSummary { accounts, staff, staff_with_accounts, visitors, checkpoints: checkpoints.len() })
+    }
+}

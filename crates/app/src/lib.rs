@@ -1,0 +1,97 @@
+//! vaora's use cases: accounts, organisations, the audit log and the demo data, with the storage
+//! traits they need ([`store`]), the [`Clock`] they read time from and the one [`AppError`].
+//!
+//! The web layer and the CLI call methods of [`App`]; they never talk to a store directly.
+
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod crypto;
+pub mod demo;
+pub mod error;
+pub mod orgs;
+pub mod roster_import;
+pub mod store;
+
+use std::sync::Arc;
+
+pub use auth::Actor;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use crypto::{PasswordHashing, Secrets};
+pub use error::{AppError, ErrorKind};
+pub use store::Store;
+
+/// Settings the use cases need (the rest of the configuration belongs to the binary).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a web session cookie stays valid, in seconds.
+    pub web_session_seconds: i64,
+    /// How long a bearer token for an API client stays valid, in seconds.
+    pub api_token_seconds: i64,
+    /// The public base URL (used in QR codes and links).
+    pub public_base_url: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            web_session_seconds: 14 * 24 * 3600,
+            api_token_seconds: 90 * 24 * 3600,
+            public_base_url: "http://127.0.0.1:8080".to_owned(),
+        }
+    }
+}
+
+/// The use cases, bound to a store, a clock and the secrets. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<Secrets>,
+    hashing: PasswordHashing,
+    settings: Arc<Settings>,
+    limiter: accounts::SignInLimiter,
+    dummy: Arc<std::sync::OnceLock<String>>,
+}
+
+impl App {
+    /// Binds the use cases to their collaborators.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        secrets: Secrets,
+        hashing: PasswordHashing,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            secrets: Arc::new(secrets),
+            hashing,
+            settings: Arc::new(settings),
+            limiter: accounts::SignInLimiter::default(),
+            dummy: Arc::default(),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The current time according to the app's clock.
+    pub fn now(&self) -> vaora_domain::Timestamp {
+        self.clock.now()
+    }
+
+    /// Whether the database answers (for `/healthz`).
+    pub async fn database_ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    /// The connection pool's size and idle connections (for `/metrics`).
+    pub fn pool_stats(&self) -> store::PoolStats {
+        self.store.pool_stats()
+    }
+}

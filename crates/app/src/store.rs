@@ -1,0 +1,480 @@
+//! The storage the use cases need, shaped by tasks rather than tables. Each engine
+//! (`vaora-store-sqlite`, `vaora-store-postgres`) implements [`Store`]; one conformance suite
+//! (`crates/testkit/tests/store_conformance.rs`) runs every method against both.
+//!
+//! Each write method that changes something takes the [`AuditRecord`] that describes it and
+//! appends it to the audit log in the same transaction: a change and its audit entry land together
+//! or not at all.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use vaora_domain::org::CheckpointMode;
+use vaora_domain::role::Grant;
+use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, UnitId, UserId};
+
+/// A failure inside a store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; the string names what clashed (`phone`, `cccd`, …).
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The record to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The engine failed.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// Shorthand.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The size of a connection pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PoolStats {
+    /// Open connections.
+    pub size: u32,
+    /// Idle connections.
+    pub idle: u32,
+}
+
+/// One entry to append to the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// When.
+    pub at: Timestamp,
+    /// Who acted; `None` for the system or an anonymous request (a failed sign-in).
+    pub actor: Option<UserId>,
+    /// From where.
+    pub ip: Option<String>,
+    /// What was done: a stable snake_case name such as `user_registered`.
+    pub action: &'static str,
+    /// The kind of record acted on: `user`, `agency`, `checkpoint`, …
+    pub target_kind: &'static str,
+    /// Which record.
+    pub target_id: Option<String>,
+    /// Whose personal data was read or changed, when that is someone's.
+    pub subject: Option<UserId>,
+    /// Further details (never secrets, never personal identifiers in clear).
+    pub details: serde_json::Value,
+}
+
+/// An entry of the audit log as stored, with its place in the hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When (ms since the epoch).
+    pub at: Timestamp,
+    /// Who acted.
+    pub actor: Option<UserId>,
+    /// From where.
+    pub ip: Option<String>,
+    /// What was done.
+    pub action: String,
+    /// The kind of record acted on.
+    pub target_kind: String,
+    /// Which record.
+    pub target_id: Option<String>,
+    /// Whose personal data.
+    pub subject: Option<UserId>,
+    /// Details, as the JSON text that was hashed.
+    pub details: String,
+    /// The previous entry's hash.
+    pub prev_hash: String,
+    /// This entry's hash.
+    pub hash: String,
+}
+
+/// Filters for browsing the audit log, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only entries by this actor.
+    pub actor: Option<UserId>,
+    /// Only entries about this person's data.
+    pub subject: Option<UserId>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// Only entries before this sequence number (for paging).
+    pub before_seq: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// A new account, with its identifiers already sealed and hashed by the use case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Sealed E.164 phone number.
+    pub phone_sealed: Vec<u8>,
+    /// Keyed hash of the phone number.
+    pub phone_hash: Vec<u8>,
+    /// Sealed CCCD, if given.
+    pub cccd_sealed: Option<Vec<u8>>,
+    /// Keyed hash of the CCCD.
+    pub cccd_hash: Option<Vec<u8>>,
+    /// Sealed CMND, if given.
+    pub cmnd_sealed: Option<Vec<u8>>,
+    /// Keyed hash of the CMND.
+    pub cmnd_hash: Option<Vec<u8>>,
+    /// Full name.
+    pub full_name: String,
+    /// Accent-free lower-case name for search.
+    pub name_key: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// `male` / `female`.
+    pub sex: String,
+    /// `legacy` / `current`.
+    pub address_scheme: String,
+    /// Lowest administrative unit's code.
+    pub address_unit: String,
+    /// Street line.
+    pub address_street: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Id.
+    pub id: UserId,
+    /// Sealed phone.
+    pub phone_sealed: Vec<u8>,
+    /// Sealed CCCD.
+    pub cccd_sealed: Option<Vec<u8>>,
+    /// Sealed CMND.
+    pub cmnd_sealed: Option<Vec<u8>>,
+    /// Full name.
+    pub full_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// `male` / `female`.
+    pub sex: String,
+    /// `legacy` / `current`.
+    pub address_scheme: String,
+    /// Unit code.
+    pub address_unit: String,
+    /// Street line.
+    pub address_street: String,
+    /// When created.
+    pub created_at: Timestamp,
+    /// When identity was verified.
+    pub verified_at: Option<Timestamp>,
+    /// Who verified it (an officer), if a person did.
+    pub verified_by: Option<UserId>,
+    /// How: `in_person` or the name of an external check.
+    pub verification_method: Option<String>,
+}
+
+/// What sign-in needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Id.
+    pub user_id: UserId,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// A short view of a person for lists (no identifiers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserSummary {
+    /// Id.
+    pub id: UserId,
+    /// Full name.
+    pub full_name: String,
+    /// Whether identity is verified.
+    pub verified: bool,
+}
+
+/// A new session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// Owner.
+    pub user_id: UserId,
+    /// SHA-256 of the token.
+    pub token_hash: Vec<u8>,
+    /// `web` (cookie) or `api` (bearer token).
+    pub kind: &'static str,
+    /// A label the owner recognises (browser, device name).
+    pub label: String,
+    /// From where.
+    pub ip: Option<String>,
+    /// When.
+    pub created_at: Timestamp,
+    /// Until.
+    pub expires_at: Timestamp,
+}
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionRecord {
+    /// Id.
+    pub id: SessionId,
+    /// Owner.
+    pub user_id: UserId,
+    /// `web` or `api`.
+    pub kind: String,
+    /// Label.
+    pub label: String,
+    /// From where it was opened.
+    pub ip: Option<String>,
+    /// When.
+    pub created_at: Timestamp,
+    /// Until.
+    pub expires_at: Timestamp,
+}
+
+/// An agency (Sở, Ban, venue owner).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgencyRecord {
+    /// Id.
+    pub id: AgencyId,
+    /// Name.
+    pub name: String,
+    /// Short code, unique (e.g. `SGTVT-HUE`).
+    pub code: String,
+    /// `legacy` / `current`.
+    pub address_scheme: String,
+    /// Unit code of its address.
+    pub address_unit: String,
+    /// Street line.
+    pub address_street: String,
+    /// When created.
+    pub created_at: Timestamp,
+}
+
+/// A new agency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAgency {
+    /// Name.
+    pub name: String,
+    /// Short code.
+    pub code: String,
+    /// Scheme.
+    pub address_scheme: String,
+    /// Unit code.
+    pub address_unit: String,
+    /// Street.
+    pub address_street: String,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// A unit inside an agency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitRecord {
+    /// Id.
+    pub id: UnitId,
+    /// Agency.
+    pub agency_id: AgencyId,
+    /// Parent unit, for nested units.
+    pub parent_id: Option<UnitId>,
+    /// Name.
+    pub name: String,
+}
+
+/// One roster line to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRosterEntry {
+    /// Full name as the office knows it.
+    pub full_name: String,
+    /// Position / title.
+    pub position: String,
+    /// Sealed phone.
+    pub phone_sealed: Option<Vec<u8>>,
+    /// Phone look-up hash.
+    pub phone_hash: Option<Vec<u8>>,
+    /// Sealed CCCD.
+    pub cccd_sealed: Option<Vec<u8>>,
+    /// CCCD look-up hash.
+    pub cccd_hash: Option<Vec<u8>>,
+}
+
+/// A roster line as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterEntryRecord {
+    /// Id.
+    pub id: RosterEntryId,
+    /// Unit.
+    pub unit_id: UnitId,
+    /// Name.
+    pub full_name: String,
+    /// Position.
+    pub position: String,
+    /// Sealed phone.
+    pub phone_sealed: Option<Vec<u8>>,
+    /// Sealed CCCD.
+    pub cccd_sealed: Option<Vec<u8>>,
+    /// The account, once the person has one.
+    pub user_id: Option<UserId>,
+    /// When added.
+    pub added_at: Timestamp,
+}
+
+/// A checkpoint's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointFields {
+    /// Name (Cổng chính, Bộ phận một cửa, …).
+    pub name: String,
+    /// Street line.
+    pub address_street: String,
+    /// Entry, exit or both.
+    pub mode: CheckpointMode,
+    /// Default stay in minutes.
+    pub default_stay_minutes: i64,
+    /// Whether it accepts check-ins.
+    pub active: bool,
+}
+
+/// A checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRecord {
+    /// Id.
+    pub id: CheckpointId,
+    /// Agency.
+    pub agency_id: AgencyId,
+    /// Settings.
+    pub fields: CheckpointFields,
+    /// When created.
+    pub created_at: Timestamp,
+}
+
+/// A checker assigned to a checkpoint of an agency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckerAssignment {
+    /// The checker.
+    pub user_id: UserId,
+    /// Their name.
+    pub full_name: String,
+    /// The checkpoint.
+    pub checkpoint_id: CheckpointId,
+}
+
+/// Accounts, sessions and roles.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates an account and links the roster lines that name its phone or CCCD.
+    /// Fails with `Conflict("phone" | "cccd" | "cmnd")` when an identifier is taken.
+    async fn create_user(&self, user: NewUser, audit: AuditRecord) -> StoreResult<UserId>;
+    /// The account with this phone hash, for sign-in.
+    async fn credentials_by_phone(&self, phone_hash: &[u8]) -> StoreResult<Option<Credentials>>;
+    /// An account by id.
+    async fn user(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
+    /// The account whose phone or CCCD hash matches.
+    async fn user_id_by_lookup(&self, kind: &'static str, hash: &[u8]) -> StoreResult<Option<UserId>>;
+    /// Accounts whose accent-free name contains `name_key`, at most `limit`.
+    async fn search_users(&self, name_key: &str, limit: i64) -> StoreResult<Vec<UserSummary>>;
+    /// Records an identity verification.
+    async fn mark_verified(
+        &self,
+        id: UserId,
+        by: Option<UserId>,
+        method: &str,
+        at: Timestamp,
+        audit: AuditRecord,
+    ) -> StoreResult<()>;
+    /// Replaces the password hash (and ends every session of the account).
+    async fn set_password(&self, id: UserId, password_hash: &str, audit: AuditRecord) -> StoreResult<()>;
+
+    /// Opens a session.
+    async fn create_session(&self, session: NewSession, audit: AuditRecord) -> StoreResult<SessionId>;
+    /// The live session whose token hashes to `token_hash`.
+    async fn session_by_token(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<SessionRecord>>;
+    /// The live sessions of an account, newest first.
+    async fn sessions_of(&self, user: UserId, now: Timestamp) -> StoreResult<Vec<SessionRecord>>;
+    /// Ends one of the owner's sessions; `NotFound` if it is not theirs or not live.
+    async fn revoke_session(&self, user: UserId, id: SessionId, audit: AuditRecord) -> StoreResult<()>;
+
+    /// The roles an account holds (besides citizen).
+    async fn grants_of(&self, user: UserId) -> StoreResult<Vec<Grant>>;
+    /// Grants a role; granting one already held changes nothing.
+    async fn add_grant(&self, user: UserId, grant: Grant, audit: AuditRecord) -> StoreResult<()>;
+    /// Takes a role away; `NotFound` if it was not held.
+    async fn remove_grant(&self, user: UserId, grant: Grant, audit: AuditRecord) -> StoreResult<()>;
+    /// How many accounts hold the province admin role.
+    async fn count_province_admins(&self) -> StoreResult<i64>;
+}
+
+/// Agencies, units, rosters, checkpoints and checkers.
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    /// Creates an agency; `Conflict("agency_code")` if the code is taken.
+    async fn create_agency(&self, agency: NewAgency, audit: AuditRecord) -> StoreResult<AgencyId>;
+    /// Every agency, by name.
+    async fn agencies(&self) -> StoreResult<Vec<AgencyRecord>>;
+    /// One agency.
+    async fn agency(&self, id: AgencyId) -> StoreResult<Option<AgencyRecord>>;
+
+    /// Creates a unit; `Conflict("unit_name")` if the agency has one of that name under the parent.
+    async fn create_unit(
+        &self,
+        agency: AgencyId,
+        parent: Option<UnitId>,
+        name: &str,
+        audit: AuditRecord,
+    ) -> StoreResult<UnitId>;
+    /// The units of an agency, by name.
+    async fn units_of(&self, agency: AgencyId) -> StoreResult<Vec<UnitRecord>>;
+    /// One unit.
+    async fn unit(&self, id: UnitId) -> StoreResult<Option<UnitRecord>>;
+
+    /// Adds roster lines to units, all or none; each is linked to an existing account with the
+    /// same phone or CCCD. `Conflict("roster_phone" | "roster_cccd")` if a line duplicates one
+    /// already in its unit.
+    async fn add_roster_entries(
+        &self,
+        entries: Vec<(UnitId, NewRosterEntry)>,
+        at: Timestamp,
+        audit: AuditRecord,
+    ) -> StoreResult<Vec<RosterEntryId>>;
+    /// The roster of an agency (every unit), by unit and name.
+    async fn roster_of_agency(&self, agency: AgencyId) -> StoreResult<Vec<RosterEntryRecord>>;
+    /// Which of these look-up hashes are already on the unit's roster (`phone` or `cccd`).
+    async fn roster_hashes_in_unit(&self, unit: UnitId, kind: &'static str) -> StoreResult<Vec<Vec<u8>>>;
+    /// Removes a roster line of the agency; `NotFound` if it is not there.
+    async fn remove_roster_entry(&self, agency: AgencyId, id: RosterEntryId, audit: AuditRecord) -> StoreResult<()>;
+
+    /// Creates a checkpoint.
+    async fn create_checkpoint(
+        &self,
+        agency: AgencyId,
+        fields: CheckpointFields,
+        at: Timestamp,
+        audit: AuditRecord,
+    ) -> StoreResult<CheckpointId>;
+    /// Changes a checkpoint's settings.
+    async fn update_checkpoint(&self, id: CheckpointId, fields: CheckpointFields, audit: AuditRecord) -> StoreResult<()>;
+    /// One checkpoint.
+    async fn checkpoint(&self, id: CheckpointId) -> StoreResult<Option<CheckpointRecord>>;
+    /// The checkpoints of an agency, by name.
+    async fn checkpoints_of(&self, agency: AgencyId) -> StoreResult<Vec<CheckpointRecord>>;
+    /// The checkers of an agency's checkpoints.
+    async fn checkers_of(&self, agency: AgencyId) -> StoreResult<Vec<CheckerAssignment>>;
+}
+
+/// The append-only, hash-chained audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends one entry (for reads; writes append theirs in their own transaction).
+    async fn append_audit(&self, record: AuditRecord) -> StoreResult<()>;
+    /// Entries matching the filter, newest first.
+    async fn audit_entries(&self, filter: AuditFilter) -> StoreResult<Vec<AuditEntry>>;
+    /// Entries in chain order from `from_seq`, at most `limit`, for verification.
+    async fn audit_chain(&self, from_seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Everything a use case may need from storage.
+#[async_trait]
+pub trait Store: AccountStore + OrgStore + AuditStore + std::fmt::Debug + Send + Sync {
+    /// Answers if the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// The pool's size.
+    fn pool_stats(&self) -> PoolStats;
+    /// `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+    /// Whether the database holds no account and no agency (the demo loads only into such a one).
+    async fn is_empty(&self) -> StoreResult<bool>;
+}

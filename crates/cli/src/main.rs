@@ -1,0 +1,346 @@
+//! The `vaora` binary: `serve`, `migrate`, `demo`, `config`, `admin` and `audit` subcommands.
+
+mod config;
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use config::{Config, Overrides};
+use vaora_app::accounts::Registration;
+use vaora_app::{App, PasswordHashing, Secrets, Settings, Store, SystemClock};
+
+/// vaora: QR check-in, health declarations and contact tracing.
+#[derive(Debug, Parser)]
+#[command(name = "vaora", version, about)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// A TOML config file (see `vaora config example`).
+    #[arg(long, global = true, env = "VAORA_CONFIG")]
+    config: Option<PathBuf>,
+    /// The database: sqlite://PATH or postgres://USER@HOST:PORT/DB.
+    #[arg(long, global = true, env = "VAORA_DATABASE")]
+    database: Option<String>,
+    /// Where vaora keeps its files (the SQLite database, the master key).
+    #[arg(long, global = true, env = "VAORA_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The public base URL used in QR codes and links.
+    #[arg(long, global = true, env = "VAORA_PUBLIC_BASE_URL")]
+    public_base_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (creates and migrates the database on first run).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "VAORA_LISTEN")]
+        listen: Option<String>,
+        /// Load the demo data if the database is empty, and print its accounts.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Load the demo data into an empty database and print one account per role.
+    Demo {
+        /// Print the accounts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print a commented config file with the defaults.
+    Example,
+    /// Print a new random master key (base64) for VAORA_MASTER_KEY.
+    Key,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create the first province administrator (refused once one exists). The password is read
+    /// from standard input.
+    CreateProvinceAdmin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+struct AdminArgs {
+    /// Mobile number, e.g. 0905123456.
+    #[arg(long)]
+    phone: String,
+    /// Full name, family name first.
+    #[arg(long)]
+    full_name: String,
+    /// YYYY-MM-DD.
+    #[arg(long)]
+    birth_date: String,
+    /// male or female.
+    #[arg(long)]
+    sex: String,
+    /// 12-digit CCCD number.
+    #[arg(long)]
+    cccd: String,
+    /// Ward code (current units), e.g. 19789.
+    #[arg(long)]
+    ward: String,
+    /// Street line.
+    #[arg(long, default_value = "")]
+    street: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the audit log's hash chain; exits 1 if it was tampered with.
+    Verify,
+}
+
+/// Opens the store a URL names.
+async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let store = vaora_store_sqlite::SqliteStore::connect(url).await.map_err(|e| e.to_string())?;
+        Ok(Arc::new(store))
+    } else {
+        let store = vaora_store_postgres::PostgresStore::connect(url).await.map_err(|e| e.to_string())?;
+        Ok(Arc::new(store))
+    }
+}
+
+/// The master key from the configuration, or from `DATA_DIR/master.key` (created on first use).
+fn master_key(cfg: &Config) -> Result<[u8; 32], String> {
+    if let Some(k) = &cfg.master_key {
+        return Secrets::parse_master_key(k.expose()).map_err(|e| format!("master_key: {}", e.message));
+    }
+    let path = cfg.data_dir.join("master.key");
+    if !path.exists() {
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create {}: {e}", cfg.data_dir.display()))?;
+        write_private(&path, &Secrets::generate_master_key())?;
+        tracing::warn!(path = %path.display(), "created a new master key; back it up: without it, encrypted ID and phone numbers cannot be read");
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Secrets::parse_master_key(&text).map_err(|e| format!("{}: {}", path.display(), e.message))
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    f.write_all(contents.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+async fn build_app(cfg: &Config) -> Result<App, String> {
+    let key = master_key(cfg)?;
+    let store = open_store(&cfg.database).await?;
+    let settings = Settings {
+        web_session_seconds: cfg.sessions.web_days * 86_400,
+        api_token_seconds: cfg.sessions.api_days * 86_400,
+        public_base_url: cfg.public_base_url.clone(),
+    };
+    let hashing = PasswordHashing { memory_kib: cfg.passwords.memory_kib, iterations: cfg.passwords.iterations };
+    Ok(App::new(store, Arc::new(SystemClock), Secrets::from_master_key(key), hashing, settings))
+}
+
+fn print_demo(summary: &vaora_app::demo::DemoSummary, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary).unwrap_or_default());
+        return;
+    }
+    println!(
+        "Demo loaded: Sở GTVT Thừa Thiên Huế, {} staff on the roster ({} with accounts), {} visitors, {} checkpoints.",
+        summary.staff, summary.staff_with_accounts, summary.visitors, summary.checkpoints
+    );
+    println!("Sign in with (phone / password):");
+    for a in &summary.accounts {
+        println!("  {:<16} {:<11} {:<22} {}", a.role.as_str(), a.phone, a.password, a.full_name);
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let listen = match &cli.command {
+        Command::Serve { listen, .. } => listen.clone(),
+        _ => None,
+    };
+    let overrides = Overrides {
+        config: cli.global.config.clone(),
+        listen,
+        database: cli.global.database.clone(),
+        public_base_url: cli.global.public_base_url.clone(),
+        data_dir: cli.global.data_dir.clone(),
+    };
+    match cli.command {
+        Command::Config { command: ConfigCommand::Example } => {
+            print!("{}", config::EXAMPLE);
+            return Ok(());
+        }
+        Command::Config { command: ConfigCommand::Key } => {
+            println!("{}", Secrets::generate_master_key());
+            return Ok(());
+        }
+        _ => {}
+    }
+    let cfg = Config::load(&overrides).map_err(|e| e.to_string())?;
+    init_logging(&cfg.log);
+    match cli.command {
+        Command::Serve { demo, .. } => {
+            let app = build_app(&cfg).await?;
+            if demo {
+                match app.load_demo(2021, rand::random()).await {
+                    Ok(summary) => print_demo(&summary, false),
+                    Err(e) if e.code == "demo_needs_empty_database" => {
+                        println!("The database is not empty: the demo was not loaded (sign in with the accounts printed the first time).");
+                    }
+                    Err(e) => return Err(format!("demo: {}", e.message)),
+                }
+            }
+            let listener = tokio::net::TcpListener::bind(&cfg.listen).await.map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            let web = vaora_web::WebSettings { public_base_url: cfg.public_base_url.clone(), trust_forwarded_for: cfg.trust_forwarded_for };
+            let router = vaora_web::router(app, web);
+            println!("vaora is listening on http://{addr} (database: {})", redact(&cfg.database));
+            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::Migrate => {
+            let n = if cfg.database.starts_with("sqlite") {
+                if let Some(dir) = std::path::Path::new(cfg.database.trim_start_matches("sqlite://").trim_start_matches("sqlite:")).parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+                }
+                vaora_store_sqlite::SqliteStore::migrate(&cfg.database).await
+            } else {
+                vaora_store_postgres::PostgresStore::migrate(&cfg.database).await
+            }
+            .map_err(|e| e.to_string())?;
+            println!("Database is up to date ({n} migrations applied).");
+            Ok(())
+        }
+        Command::Demo { json } => {
+            let app = build_app(&cfg).await?;
+            let summary = app.load_demo(2021, rand::random()).await.map_err(|e| format!("{}: {}", e.code, e.message))?;
+            print_demo(&summary, json);
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::CreateProvinceAdmin(a) } => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).map_err(|e| e.to_string())?;
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            let app = build_app(&cfg).await?;
+            let r = Registration {
+                phone: a.phone,
+                password,
+                full_name: a.full_name,
+                birth_date: a.birth_date,
+                sex: a.sex,
+                cccd: Some(a.cccd),
+                cmnd: None,
+                address_scheme: "current".into(),
+                address_unit: a.ward,
+                address_street: a.street,
+            };
+            let id = app.create_first_province_admin(r).await.map_err(|e| format!("{}: {}", e.code, e.message))?;
+            println!("Province administrator created (account {id}).");
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let app = build_app(&cfg).await?;
+            let report = app.verify_audit_chain().await.map_err(|e| e.message)?;
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            if report.intact {
+                Ok(())
+            } else {
+                Err(format!("the audit log was tampered with at entry {}", report.broken_at.unwrap_or_default()))
+            }
+        }
+        Command::Config { .. } => Ok(()),
+    }
+}
+
+/// The database URL without any password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}@{}", &url[..s + 3], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("vaora: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vaora: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

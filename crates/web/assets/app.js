@@ -1,0 +1,36 @@
+// vaora's page enhancements. Every page works without this script; with it, the ward list
+// follows the chosen province without a round trip.
+"use strict";
+document.documentElement.classList.add("js");
+
+function fillWards(provinceSelect) {
+  const target = document.getElementById(provinceSelect.dataset.wards);
+  if (!target) return;
+  const chosen = target.value;
+  const params = new URLSearchParams({ scheme: "current", parent: provinceSelect.value });
+  fetch("/api/v1/admin-units?" + params, { headers: { Accept: "application/json" } })
+    .then((r) => (r.ok ? r.json() : []))
+    .then((units) => {
+      const first = target.options[0];
+      target.replaceChildren(first);
+      for (const u of units) {
+        const o = document.createElement("option");
+        o.value = u.code;
+        o.textContent = u.name;
+        if (u.code === chosen) o.selected = true;
+        target.append(o);
+      }
+    })
+    .catch(() => {
+      // Offline or failed: the "load wards" button (shown without JavaScript) still works.
+      document.documentElement.classList.remove("js");
+    });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const s of document.querySelectorAll("select[data-wards]")) {
+    s.addEventListener("change", () => fillWards(s));
+    const target = document.getElementById(s.dataset.wards);
+    if (target && target.options.length <= 1 && s.value) fillWards(s);
+  }
+});

@@ -1,0 +1,114 @@
+//! The JSON API under `/api/v1` and its OpenAPI 3.1 document at `/api/openapi.json`.
+//!
+//! Request types deny unknown fields; every failure answers `{"error": {"code", "message"}}`.
+
+pub(crate) mod accounts;
+mod admin_units;
+mod audit;
+pub(crate) mod orgs;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post, put};
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::AppState;
+
+/// The id of a record just created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    /// The new record's id.
+    pub id: i64,
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A token from POST /api/v1/sessions")).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::extract::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "vaora API", description = "QR check-in, health declarations and contact tracing. Errors answer {\"error\": {\"code\", \"message\"}} with stable snake_case codes."),
+    modifiers(&Security),
+    security(("bearer" = []), ("cookie" = [])),
+    paths(
+        accounts::register, accounts::sign_in, accounts::sessions, accounts::revoke, accounts::sign_out,
+        accounts::me, accounts::change_password, accounts::find_person, accounts::verify_person,
+        accounts::grant, accounts::revoke_grant,
+        orgs::list_agencies, orgs::create_agency, orgs::get_agency, orgs::list_units, orgs::create_unit,
+        orgs::roster, orgs::add_roster, orgs::import_roster, orgs::remove_roster,
+        orgs::list_checkpoints, orgs::create_checkpoint, orgs::update_checkpoint,
+        orgs::list_checkers, orgs::assign_checker, orgs::unassign_checker,
+        audit::audit_log, admin_units::list_units,
+    ),
+    components(schemas(crate::error::ErrorBody, Created)),
+    tags(
+        (name = "accounts", description = "Registration, sign-in, sessions, profile, identity verification, roles"),
+        (name = "agencies", description = "Agencies, units, rosters, checkpoints, checkers"),
+        (name = "audit", description = "The audit log"),
+        (name = "reference", description = "Reference data: administrative units"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+/// The OpenAPI document as JSON text.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// Cookie helpers shared with the pages.
+pub(crate) mod accounts_cookies {
+    pub(crate) use super::accounts::{clear_cookie, session_cookie};
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    let v1 = Router::new()
+        .route("/accounts", post(accounts::register))
+        .route("/sessions", post(accounts::sign_in).get(accounts::sessions))
+        .route("/sessions/current", delete(accounts::sign_out))
+        .route("/sessions/{id}", delete(accounts::revoke))
+        .route("/me", get(accounts::me))
+        .route("/me/password", put(accounts::change_password))
+        .route("/people", get(accounts::find_person))
+        .route("/people/{id}/verification", post(accounts::verify_person))
+        .route("/people/{id}/grants", post(accounts::grant).delete(accounts::revoke_grant))
+        .route("/agencies", get(orgs::list_agencies).post(orgs::create_agency))
+        .route("/agencies/{id}", get(orgs::get_agency))
+        .route("/agencies/{id}/units", get(orgs::list_units).post(orgs::create_unit))
+        .route("/agencies/{id}/roster", get(orgs::roster).post(orgs::add_roster))
+        .route(
+            "/agencies/{id}/roster/import",
+            post(orgs::import_roster).layer(DefaultBodyLimit::max(vaora_app::roster_import::MAX_FILE_BYTES)),
+        )
+        .route("/agencies/{id}/roster/{entry}", delete(orgs::remove_roster))
+        .route("/agencies/{id}/checkpoints", get(orgs::list_checkpoints).post(orgs::create_checkpoint))
+        .route("/agencies/{id}/checkers", get(orgs::list_checkers))
+        .route("/checkpoints/{id}", put(orgs::update_checkpoint))
+        .route("/checkpoints/{id}/checkers", post(orgs::assign_checker))
+        .route("/checkpoints/{id}/checkers/{user}", delete(orgs::unassign_checker))
+        .route("/audit", get(audit::audit_log))
+        .route("/admin-units", get(admin_units::list_units))
+        .fallback(not_found);
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/api/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }))
+}
+
+async fn not_found() -> crate::error::ApiError {
+    vaora_app::AppError::not_found("route_not_found", "no such API route").into()
+}

@@ -1,0 +1,173 @@
+//! The web app's pages: server-rendered HTML (askama, one struct per page), mobile first,
+//! Vietnamese by default. Forms post back to the same page; a page handler, like an API handler,
+//! calls one use case and renders its result or its error.
+
+mod account;
+mod agency;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use vaora_app::{Actor, AppError};
+
+use crate::AppState;
+use crate::extract::{TokenSource, same_origin, token_of};
+use crate::i18n::{LANG_COOKIE, Lang, Texts};
+
+/// What every page shows in its header.
+#[derive(Debug, Clone, Default)]
+pub struct Nav {
+    /// Signed in.
+    pub signed_in: bool,
+    /// Administers an agency or the province.
+    pub admin: bool,
+    /// Where the language links come back to.
+    pub path: String,
+    /// The prefix of asset URLs.
+    pub assets: &'static str,
+}
+
+/// The language and the header of a page request, and the signed-in person if any.
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    /// Texts in the request's language.
+    pub t: Texts,
+    /// Header data.
+    pub nav: Nav,
+    /// The signed-in person.
+    pub actor: Option<Actor>,
+}
+
+impl FromRequestParts<AppState> for PageCtx {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let t = Texts::new(Lang::of(&parts.headers));
+        if let Some((_, TokenSource::Cookie)) = token_of(&parts.headers) {
+            if !same_origin(&parts.method, &parts.headers) {
+                return Err((StatusCode::FORBIDDEN, t.error("cross_site_request", "requests from other sites are refused")).into_response());
+            }
+        }
+        let actor = match token_of(&parts.headers) {
+            Some((token, _)) => {
+                let meta = crate::extract::ClientMeta::from_request_parts(parts, state).await.map(|m| m.0).unwrap_or_default();
+                state.app.authenticate(&token, meta).await.ok()
+            }
+            None => None,
+        };
+        let nav = Nav {
+            signed_in: actor.is_some(),
+            admin: actor.as_ref().is_some_and(|a| a.is_province_admin() || !a.administered_agencies().is_empty()),
+            path: parts.uri.path().to_owned(),
+            assets: crate::assets::PREFIX,
+        };
+        Ok(Self { t, nav, actor })
+    }
+}
+
+impl PageCtx {
+    /// The signed-in person, or a redirect to the sign-in page that comes back here.
+    pub fn require(&self) -> Result<&Actor, Response> {
+        self.actor.as_ref().ok_or_else(|| Redirect::to(&format!("/signin?next={}", self.nav.path)).into_response())
+    }
+}
+
+/// A use-case error shown on a page: its translated message, or a full error page for errors
+/// that are not about the form.
+#[derive(Debug, Clone, Default)]
+pub struct FormError {
+    /// The translated message.
+    pub message: String,
+    /// The field it is about, if any.
+    pub field: String,
+}
+
+impl FormError {
+    /// Translates an error.
+    pub fn of(t: &Texts, e: &AppError) -> Self {
+        let field = e
+            .details
+            .as_ref()
+            .and_then(|d| d.get("field"))
+            .and_then(|f| f.as_str())
+            .unwrap_or("")
+            .to_owned();
+        Self { message: t.error(e.code, &e.message), field }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+struct HomePage {
+    t: Texts,
+    nav: Nav,
+    name: String,
+}
+
+async fn home(State(s): State<AppState>, ctx: PageCtx) -> Response {
+    let name = match &ctx.actor {
+        Some(a) => s.app.my_profile(a).await.map(|p| p.display_name).unwrap_or_default(),
+        None => String::new(),
+    };
+    HomePage { t: ctx.t, nav: ctx.nav, name }.into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    t: Texts,
+    nav: Nav,
+    title: String,
+    message: String,
+}
+
+/// A full-page error in the request's language.
+pub fn error_page(ctx: &PageCtx, e: &AppError) -> Response {
+    let status = crate::error::status_of(e.kind, e.code);
+    let page = ErrorPage { t: ctx.t, nav: ctx.nav.clone(), title: ctx.t.s("error.title"), message: ctx.t.error(e.code, &e.message) };
+    (status, page).into_response()
+}
+
+/// The page for unknown paths (and `/api/...` answers in JSON instead).
+pub async fn not_found(headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return crate::error::ApiError(AppError::not_found("route_not_found", "no such API route")).into_response();
+    }
+    let t = Texts::new(Lang::of(&headers));
+    let nav = Nav { path: uri.path().to_owned(), assets: crate::assets::PREFIX, ..Nav::default() };
+    let page = ErrorPage { title: t.s("error.page_missing_title"), message: t.s("error.page_missing"), t, nav };
+    (StatusCode::NOT_FOUND, page).into_response()
+}
+
+/// Sets the language cookie and goes back to where the person was (only to a local path).
+async fn set_lang(Path(code): Path<String>, axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>) -> Response {
+    let lang = Lang::parse(&code).unwrap_or(Lang::Vi);
+    let back = q.get("next").filter(|n| n.starts_with('/') && !n.starts_with("//")).cloned().unwrap_or_else(|| "/".into());
+    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/lang/{code}", get(set_lang))
+        .route("/signup", get(account::signup_form).post(account::signup))
+        .route("/signin", get(account::signin_form).post(account::signin))
+        .route("/signout", post(account::signout))
+        .route("/me", get(account::profile))
+        .route("/me/sessions/{id}/revoke", post(account::revoke_session))
+        .route("/agencies", get(agency::list))
+        .route("/agencies/{id}", get(agency::overview))
+        .route("/agencies/{id}/units", post(agency::add_unit))
+        .route("/agencies/{id}/checkpoints", post(agency::add_checkpoint))
+        .route("/agencies/{id}/roster", get(agency::roster).post(agency::add_roster))
+        .route(
+            "/agencies/{id}/roster/import",
+            post(agency::import_roster).layer(axum::extract::DefaultBodyLimit::max(vaora_app::roster_import::MAX_FILE_BYTES + 64 * 1024)),
+        )
+        .route("/checkpoints/{id}/edit", get(agency::edit_checkpoint_form).post(agency::edit_checkpoint))
+}
