@@ -15,11 +15,11 @@ use vaora_domain::phone::PhoneNumber;
 use vaora_domain::role::Grant;
 use vaora_domain::{SessionId, Timestamp, UserId};
 
+use crate::App;
 use crate::auth::{Actor, RequestMeta, RoleView};
 use crate::crypto::{new_session_token, token_hash};
 use crate::error::AppError;
 use crate::store::{AuditRecord, NewSession, NewUser, SessionRecord, StoreError, UserRecord};
-use crate::App;
 
 /// What a person fills in to register.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -176,7 +176,13 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, AppError> {
 }
 
 impl App {
-    pub(crate) fn audit(&self, actor: Option<&Actor>, meta: &RequestMeta, action: &'static str, kind: &'static str) -> AuditRecord {
+    pub(crate) fn audit(
+        &self,
+        actor: Option<&Actor>,
+        meta: &RequestMeta,
+        action: &'static str,
+        kind: &'static str,
+    ) -> AuditRecord {
         AuditRecord {
             at: self.now(),
             actor: actor.map(|a| a.user_id),
@@ -223,7 +229,8 @@ impl App {
             ));
         }
         let scheme = Scheme::parse(&r.address_scheme).map_err(|e| field(e, "address_scheme"))?;
-        let address = Address::parse(scheme, &r.address_unit, &r.address_street).map_err(|e| field(e, "address_unit"))?;
+        let address =
+            Address::parse(scheme, &r.address_unit, &r.address_street).map_err(|e| field(e, "address_unit"))?;
         let street = vaora_domain::org::parse_street(&address.street).map_err(|e| field(e, "address_street"))?;
 
         let password_hash = match password_hash {
@@ -250,11 +257,13 @@ impl App {
         };
         // Report the first identifier taken in a fixed order (phone, CCCD, CMND), whatever order
         // the engine checks its constraints in; the constraints still catch a concurrent duplicate.
-        for (kind, hash) in [("phone", Some(&user.phone_hash)), ("cccd", user.cccd_hash.as_ref()), ("cmnd", user.cmnd_hash.as_ref())] {
-            if let Some(h) = hash {
-                if self.store.user_id_by_lookup(kind, h).await?.is_some() {
-                    return Err(taken(kind));
-                }
+        for (kind, hash) in
+            [("phone", Some(&user.phone_hash)), ("cccd", user.cccd_hash.as_ref()), ("cmnd", user.cmnd_hash.as_ref())]
+        {
+            if let Some(h) = hash
+                && self.store.user_id_by_lookup(kind, h).await?.is_some()
+            {
+                return Err(taken(kind));
             }
         }
         let audit = self.audit(None, meta, "user_registered", "user");
@@ -273,7 +282,9 @@ impl App {
         label: &str,
         meta: &RequestMeta,
     ) -> Result<OpenedSession, AppError> {
-        let bad = || AppError::new(crate::ErrorKind::Unauthenticated, "invalid_credentials", "wrong phone number or password");
+        let bad = || {
+            AppError::new(crate::ErrorKind::Unauthenticated, "invalid_credentials", "wrong phone number or password")
+        };
         let phone = PhoneNumber::parse(phone).map_err(|_| bad())?;
         let key = self.secrets.lookup("phone", phone.as_e164());
         let now = self.now();
@@ -348,11 +359,8 @@ impl App {
         if token.is_empty() || token.len() > 100 {
             return Err(AppError::unauthenticated());
         }
-        let session = self
-            .store
-            .session_by_token(&token_hash(token), self.now())
-            .await?
-            .ok_or_else(AppError::unauthenticated)?;
+        let session =
+            self.store.session_by_token(&token_hash(token), self.now()).await?.ok_or_else(AppError::unauthenticated)?;
         let grants = self.store.grants_of(session.user_id).await?;
         Ok(Actor { user_id: session.user_id, session_id: session.id, grants, meta })
     }
@@ -425,11 +433,7 @@ impl App {
             Err(_) => ("cccd", Cccd::parse_shape(phone_or_cccd)?.as_str().to_owned()),
         };
         let not_found = || AppError::not_found("person_not_found", "no account has this phone or CCCD number");
-        let id = self
-            .store
-            .user_id_by_lookup(kind, &self.secrets.lookup(kind, &value))
-            .await?
-            .ok_or_else(not_found)?;
+        let id = self.store.user_id_by_lookup(kind, &self.secrets.lookup(kind, &value)).await?.ok_or_else(not_found)?;
         let u = self.store.user(id).await?.ok_or_else(not_found)?;
         let mut audit = self.audit(Some(actor), &actor.meta, "person_viewed", "user");
         audit.target_id = Some(id.to_string());
@@ -454,9 +458,14 @@ impl App {
     ) -> Result<(), AppError> {
         actor.require_officer()?;
         let check = check.ok_or_else(|| {
-            AppError::new(crate::ErrorKind::Internal, "identity_check_unavailable", "no external identity check is configured")
+            AppError::new(
+                crate::ErrorKind::Internal,
+                "identity_check_unavailable",
+                "no external identity check is configured",
+            )
         })?;
-        let u = self.store.user(user).await?.ok_or_else(|| AppError::not_found("person_not_found", "no such account"))?;
+        let u =
+            self.store.user(user).await?.ok_or_else(|| AppError::not_found("person_not_found", "no such account"))?;
         let cccd = u
             .cccd_sealed
             .as_deref()
@@ -464,23 +473,29 @@ impl App {
             .transpose()?
             .ok_or_else(|| AppError::invalid("cccd_required", "an external check needs a CCCD number"))?;
         if !check.confirm(&cccd, &u.full_name, &u.birth_date).await? {
-            return Err(AppError::invalid("identity_not_confirmed", "the identity check did not confirm these details"));
+            return Err(AppError::invalid(
+                "identity_not_confirmed",
+                "the identity check did not confirm these details",
+            ));
         }
         self.mark_verified(Some(actor), &actor.meta, user, check.name()).await
     }
 
-    async fn mark_verified(&self, actor: Option<&Actor>, meta: &RequestMeta, user: UserId, method: &str) -> Result<(), AppError> {
+    async fn mark_verified(
+        &self,
+        actor: Option<&Actor>,
+        meta: &RequestMeta,
+        user: UserId,
+        method: &str,
+    ) -> Result<(), AppError> {
         let mut audit = self.audit(actor, meta, "identity_verified", "user");
         audit.target_id = Some(user.to_string());
         audit.subject = Some(user);
         audit.details = json!({ "method": method });
-        self.store
-            .mark_verified(user, actor.map(|a| a.user_id), method, self.now(), audit)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => AppError::not_found("person_not_found", "no such account"),
-                other => other.into(),
-            })
+        self.store.mark_verified(user, actor.map(|a| a.user_id), method, self.now(), audit).await.map_err(|e| match e {
+            StoreError::NotFound => AppError::not_found("person_not_found", "no such account"),
+            other => other.into(),
+        })
     }
 
     /// Changes the actor's password (ends all their sessions).
@@ -490,7 +505,11 @@ impl App {
         let key = self.secrets.lookup("phone", &phone);
         let creds = self.store.credentials_by_phone(&key).await?.ok_or_else(AppError::unauthenticated)?;
         if !self.hashing.verify(current.to_owned(), creds.password_hash).await? {
-            return Err(AppError::new(crate::ErrorKind::Unauthenticated, "invalid_credentials", "the current password is wrong"));
+            return Err(AppError::new(
+                crate::ErrorKind::Unauthenticated,
+                "invalid_credentials",
+                "the current password is wrong",
+            ));
         }
         let national = PhoneNumber::parse(&phone).map(|p| p.national()).unwrap_or(phone);
         let password = NewPassword::parse(new, Some(&national)).map_err(|e| field(e, "password"))?;

@@ -4,10 +4,10 @@ use serde::Serialize;
 use serde_json::json;
 use vaora_domain::audit::{ChainedFields, GENESIS_HASH, chain_hash};
 
+use crate::App;
 use crate::auth::Actor;
 use crate::error::AppError;
 use crate::store::{AuditEntry, AuditFilter};
-use crate::App;
 
 /// The result of checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,7 +65,8 @@ impl App {
             let n = page.len() as i64;
             for e in page {
                 checked += 1;
-                let broken = |reason| ChainReport { checked, intact: false, broken_at: Some(e.seq), reason: Some(reason) };
+                let broken =
+                    |reason| ChainReport { checked, intact: false, broken_at: Some(e.seq), reason: Some(reason) };
                 if e.seq != next_seq {
                     return Ok(broken("an entry is missing before this one"));
                 }

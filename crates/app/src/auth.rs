@@ -90,9 +90,10 @@ impl Actor {
     /// May verify someone's identity after seeing their card: an officer of an agency, a health
     /// official or a province admin.
     pub fn require_officer(&self) -> Result<(), AppError> {
-        let officer = self.grants.iter().any(|g| {
-            matches!(g, Grant::AgencyAdmin { .. } | Grant::HealthOfficial | Grant::ProvinceAdmin)
-        });
+        let officer = self
+            .grants
+            .iter()
+            .any(|g| matches!(g, Grant::AgencyAdmin { .. } | Grant::HealthOfficial | Grant::ProvinceAdmin));
         if officer { Ok(()) } else { Err(AppError::forbidden()) }
     }
 

@@ -35,8 +35,8 @@ impl std::fmt::Debug for Secrets {
 }
 
 fn derive(master: &[u8; 32], label: &str) -> [u8; 32] {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(master)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    let mut mac =
+        <HmacSha256 as Mac>::new_from_slice(master).unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
     mac.update(label.as_bytes());
     mac.finalize().into_bytes().into()
 }
@@ -62,9 +62,7 @@ impl Secrets {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
             .map_err(|_| AppError::invalid("invalid_master_key", "the master key is not base64"))?;
-        bytes
-            .try_into()
-            .map_err(|_| AppError::invalid("invalid_master_key", "the master key must be 32 bytes"))
+        bytes.try_into().map_err(|_| AppError::invalid("invalid_master_key", "the master key must be 32 bytes"))
     }
 
     /// Encrypts `plaintext`; `context` (e.g. `user.cccd`) is bound as associated data so that a
@@ -155,10 +153,7 @@ impl PasswordHashing {
             let mut salt = [0u8; 16];
             rand::rngs::OsRng.fill_bytes(&mut salt);
             let salt = SaltString::encode_b64(&salt).map_err(AppError::internal)?;
-            argon2
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(AppError::internal)
+            argon2.hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(AppError::internal)
         })
         .await
         .map_err(AppError::internal)?

@@ -11,11 +11,11 @@ use vaora_domain::person::Sex;
 use vaora_domain::role::{Grant, Role};
 use vaora_domain::{SessionId, UserId};
 
+use crate::App;
 use crate::accounts::Registration;
 use crate::auth::{Actor, RequestMeta};
 use crate::error::AppError;
 use crate::orgs::{AgencyInput, CheckpointInput, RosterInput};
-use crate::App;
 
 /// A demo account to sign in with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,21 +46,75 @@ pub struct DemoSummary {
 }
 
 const FAMILY: &[(&str, u32)] = &[
-    ("Nguyễn", 380), ("Trần", 110), ("Lê", 95), ("Phạm", 70), ("Hoàng", 30), ("Huỳnh", 21), ("Phan", 45),
-    ("Võ", 39), ("Đặng", 21), ("Bùi", 20), ("Đỗ", 14), ("Hồ", 30), ("Ngô", 13), ("Dương", 10), ("Lý", 5),
-    ("Tôn Nữ", 6), ("Tôn Thất", 6), ("Nguyễn Phước", 4), ("Trương", 9), ("Đoàn", 8),
+    ("Nguyễn", 380),
+    ("Trần", 110),
+    ("Lê", 95),
+    ("Phạm", 70),
+    ("Hoàng", 30),
+    ("Huỳnh", 21),
+    ("Phan", 45),
+    ("Võ", 39),
+    ("Đặng", 21),
+    ("Bùi", 20),
+    ("Đỗ", 14),
+    ("Hồ", 30),
+    ("Ngô", 13),
+    ("Dương", 10),
+    ("Lý", 5),
+    ("Tôn Nữ", 6),
+    ("Tôn Thất", 6),
+    ("Nguyễn Phước", 4),
+    ("Trương", 9),
+    ("Đoàn", 8),
 ];
-const MIDDLE_MALE: &[&str] = &["Văn", "Đức", "Minh", "Quang", "Hữu", "Công", "Thanh", "Xuân", "Ngọc", "Đình", "Anh", "Quốc"];
-const MIDDLE_FEMALE: &[&str] = &["Thị", "Ngọc", "Thu", "Thanh", "Minh", "Phương", "Bảo", "Kim", "Mỹ", "Hoài", "Thùy", "Khánh"];
+const MIDDLE_MALE: &[&str] =
+    &["Văn", "Đức", "Minh", "Quang", "Hữu", "Công", "Thanh", "Xuân", "Ngọc", "Đình", "Anh", "Quốc"];
+const MIDDLE_FEMALE: &[&str] =
+    &["Thị", "Ngọc", "Thu", "Thanh", "Minh", "Phương", "Bảo", "Kim", "Mỹ", "Hoài", "Thùy", "Khánh"];
 const GIVEN_MALE: &[&str] = &[
     "An", "Bình", "Cường", "Dũng", "Hải", "Hiếu", "Hùng", "Huy", "Khánh", "Long", "Minh", "Nam", "Phong", "Phúc",
     "Quân", "Sơn", "Tài", "Thắng", "Thành", "Toàn", "Trung", "Tuấn", "Việt", "Vinh", "Đạt", "Khoa", "Lâm", "Nhân",
 ];
 const GIVEN_FEMALE: &[&str] = &[
-    "Anh", "Châu", "Diệp", "Dung", "Giang", "Hà", "Hạnh", "Hằng", "Hoa", "Hương", "Lan", "Linh", "Loan", "Mai",
-    "My", "Nga", "Ngân", "Nhung", "Oanh", "Phượng", "Quyên", "Thảo", "Thủy", "Trang", "Trinh", "Uyên", "Vân", "Yến",
+    "Anh",
+    "Châu",
+    "Diệp",
+    "Dung",
+    "Giang",
+    "Hà",
+    "Hạnh",
+    "Hằng",
+    "Hoa",
+    "Hương",
+    "Lan",
+    "Linh",
+    "Loan",
+    "Mai",
+    "My",
+    "Nga",
+    "Ngân",
+    "Nhung",
+    "Oanh",
+    "Phượng",
+    "Quyên",
+    "Thảo",
+    "Thủy",
+    "Trang",
+    "Trinh",
+    "Uyên",
+    "Vân",
+    "Yến",
 ];
-const POSITIONS: &[&str] = &["Chuyên viên", "Chuyên viên chính", "Cán sự", "Phó Trưởng phòng", "Kế toán", "Nhân viên", "Thanh tra viên", "Đăng kiểm viên"];
+const POSITIONS: &[&str] = &[
+    "Chuyên viên",
+    "Chuyên viên chính",
+    "Cán sự",
+    "Phó Trưởng phòng",
+    "Kế toán",
+    "Nhân viên",
+    "Thanh tra viên",
+    "Đăng kiểm viên",
+];
 /// The units of the demo agency and how many staff each has.
 const UNITS: &[(&str, usize)] = &[
     ("Văn phòng Sở", 42),
@@ -98,11 +152,7 @@ struct Person {
 
 impl People {
     fn new(seed: u64) -> Self {
-        let wards = Registry::get()
-            .children(Scheme::Current, Some("46"))
-            .into_iter()
-            .map(|u| u.code.clone())
-            .collect();
+        let wards = Registry::get().children(Scheme::Current, Some("46")).into_iter().map(|u| u.code.clone()).collect();
         Self { rng: StdRng::seed_from_u64(seed), phones: Default::default(), wards }
     }
 
@@ -133,7 +183,8 @@ impl People {
             ("Tôn Thất", true) => "Tôn Nữ",
             (f, _) => f,
         };
-        let full_name = if family == "Tôn Nữ" { format!("{family} {given}") } else { format!("{family} {middle} {given}") };
+        let full_name =
+            if family == "Tôn Nữ" { format!("{family} {given}") } else { format!("{family} {middle} {given}") };
         let year = 2026 - self.rng.gen_range(min_age..=max_age);
         let (month, day) = (self.rng.gen_range(1..=12), self.rng.gen_range(1..=28));
         let century_sex = (year - 1900) / 100 * 2 + i32::from(female);
@@ -141,7 +192,8 @@ impl People {
         let province = ["46", "46", "46", "46", "45", "48", "44", "49"][self.rng.gen_range(0..8)];
         let cccd = format!("0{province}{century_sex}{:02}{:06}", year % 100, self.rng.gen_range(0..1_000_000));
         let phone = loop {
-            let prefix = ["90", "93", "94", "91", "98", "97", "86", "88", "77", "79", "35", "39", "32", "84", "83"][self.rng.gen_range(0..15)];
+            let prefix = ["90", "93", "94", "91", "98", "97", "86", "88", "77", "79", "35", "39", "32", "84", "83"]
+                [self.rng.gen_range(0..15)];
             let p = format!("0{prefix}{:07}", self.rng.gen_range(0..10_000_000));
             if self.phones.insert(p.clone()) {
                 break p;
@@ -170,13 +222,29 @@ fn registration(p: &Person, password: &str, rng: &mut StdRng) -> Registration {
         cmnd: None,
         address_scheme: "current".into(),
         address_unit: p.ward.clone(),
-        address_street: format!("{} {}", rng.gen_range(1..200), ["Lê Lợi", "Hùng Vương", "Trần Hưng Đạo", "Nguyễn Huệ", "Điện Biên Phủ", "Lý Thường Kiệt", "Bà Triệu", "Hàm Nghi"][rng.gen_range(0..8)]),
+        address_street: format!(
+            "{} {}",
+            rng.gen_range(1..200),
+            [
+                "Lê Lợi",
+                "Hùng Vương",
+                "Trần Hưng Đạo",
+                "Nguyễn Huệ",
+                "Điện Biên Phủ",
+                "Lý Thường Kiệt",
+                "Bà Triệu",
+                "Hàm Nghi"
+            ][rng.gen_range(0..8)]
+        ),
     }
 }
 
 /// A readable random password: three syllables and four digits.
 fn demo_password(rng: &mut StdRng) -> String {
-    const SYL: &[&str] = &["hue", "song", "huong", "ngu", "binh", "thien", "mu", "dong", "ba", "vi", "da", "tra", "am", "bach", "ma", "lang", "co"];
+    const SYL: &[&str] = &[
+        "hue", "song", "huong", "ngu", "binh", "thien", "mu", "dong", "ba", "vi", "da", "tra", "am", "bach", "ma",
+        "lang", "co",
+    ];
     let mut w: Vec<&str> = (0..3).map(|_| SYL[rng.gen_range(0..SYL.len())]).collect();
     w.dedup();
     format!("{}-{:04}", w.join("-"), rng.gen_range(0..10_000))
@@ -258,8 +326,12 @@ impl App {
             for i in 0..*count {
                 let p = people.person(23, 60);
                 if people.rng.gen_bool(0.88) {
-                    self.register_with(registration(&p, &staff_password, &mut street_rng), &meta, Some(staff_hash.clone()))
-                        .await?;
+                    self.register_with(
+                        registration(&p, &staff_password, &mut street_rng),
+                        &meta,
+                        Some(staff_hash.clone()),
+                    )
+                    .await?;
                     staff_with_accounts += 1;
                 }
                 let position = if i == 0 { "Trưởng phòng" } else { people.pick(POSITIONS) };

@@ -10,13 +10,13 @@ use vaora_domain::phone::PhoneNumber;
 use vaora_domain::role::Grant;
 use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, Timestamp, UnitId, UserId};
 
+use crate::App;
 use crate::auth::Actor;
 use crate::error::AppError;
 use crate::store::{
-    AgencyRecord, CheckerAssignment, CheckpointFields, CheckpointRecord, NewAgency, NewRosterEntry,
-    StoreError, UnitRecord,
+    AgencyRecord, CheckerAssignment, CheckpointFields, CheckpointRecord, NewAgency, NewRosterEntry, StoreError,
+    UnitRecord,
 };
-use crate::App;
 
 /// What a province admin fills in to add an agency.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -191,7 +191,10 @@ impl App {
         let name = OrgName::parse(&input.name)?;
         let code = input.code.trim().to_uppercase();
         if code.is_empty() || code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(AppError::invalid("invalid_agency_code", "an agency code has 1 to 32 letters, digits or dashes"));
+            return Err(AppError::invalid(
+                "invalid_agency_code",
+                "an agency code has 1 to 32 letters, digits or dashes",
+            ));
         }
         let scheme = Scheme::parse(&input.address_scheme)?;
         let address = Address::parse(scheme, &input.address_unit, &input.address_street)?;
@@ -281,11 +284,8 @@ impl App {
         let entry = roster_entry(self, &input)?;
         let mut audit = self.audit(Some(actor), &actor.meta, "roster_entry_added", "unit");
         audit.target_id = Some(unit.to_string());
-        let ids = self
-            .store
-            .add_roster_entries(vec![(unit, entry)], self.now(), audit)
-            .await
-            .map_err(roster_conflict)?;
+        let ids =
+            self.store.add_roster_entries(vec![(unit, entry)], self.now(), audit).await.map_err(roster_conflict)?;
         ids.into_iter().next().ok_or_else(|| AppError::internal("no roster id returned"))
     }
 
@@ -332,7 +332,12 @@ impl App {
     }
 
     /// Takes a person off the roster.
-    pub async fn remove_roster_entry(&self, actor: &Actor, agency: AgencyId, id: RosterEntryId) -> Result<(), AppError> {
+    pub async fn remove_roster_entry(
+        &self,
+        actor: &Actor,
+        agency: AgencyId,
+        id: RosterEntryId,
+    ) -> Result<(), AppError> {
         actor.require_agency_admin(agency)?;
         let mut audit = self.audit(Some(actor), &actor.meta, "roster_entry_removed", "roster_entry");
         audit.target_id = Some(id.to_string());
@@ -392,20 +397,34 @@ impl App {
     }
 
     /// Makes the person with this phone number a checker at a checkpoint.
-    pub async fn assign_checker(&self, actor: &Actor, checkpoint: CheckpointId, phone: &str) -> Result<UserId, AppError> {
+    pub async fn assign_checker(
+        &self,
+        actor: &Actor,
+        checkpoint: CheckpointId,
+        phone: &str,
+    ) -> Result<UserId, AppError> {
         self.checkpoint_for_admin(actor, checkpoint).await?;
         let phone = PhoneNumber::parse(phone)?;
-        let user = self
-            .store
-            .user_id_by_lookup("phone", &self.secrets.lookup("phone", phone.as_e164()))
-            .await?
-            .ok_or_else(|| AppError::not_found("person_not_found", "no account has this phone number; ask the person to register first"))?;
+        let user =
+            self.store.user_id_by_lookup("phone", &self.secrets.lookup("phone", phone.as_e164())).await?.ok_or_else(
+                || {
+                    AppError::not_found(
+                        "person_not_found",
+                        "no account has this phone number; ask the person to register first",
+                    )
+                },
+            )?;
         self.grant_role(actor, user, Grant::Checker { checkpoint_id: checkpoint }).await?;
         Ok(user)
     }
 
     /// Removes a checker from a checkpoint.
-    pub async fn unassign_checker(&self, actor: &Actor, checkpoint: CheckpointId, user: UserId) -> Result<(), AppError> {
+    pub async fn unassign_checker(
+        &self,
+        actor: &Actor,
+        checkpoint: CheckpointId,
+        user: UserId,
+    ) -> Result<(), AppError> {
         self.revoke_role(actor, user, Grant::Checker { checkpoint_id: checkpoint }).await
     }
 

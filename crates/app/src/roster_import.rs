@@ -1,6 +1,7 @@
 //! Importing a staff roster from a CSV or XLSX file: every row is checked and the errors are
 //! reported per row; when any row is bad nothing is imported.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
 
@@ -9,11 +10,11 @@ use serde::Serialize;
 use serde_json::json;
 use vaora_domain::{AgencyId, UnitId};
 
+use crate::App;
 use crate::auth::Actor;
 use crate::error::AppError;
 use crate::orgs::{RosterInput, roster_conflict, roster_entry};
 use crate::store::NewRosterEntry;
-use crate::App;
 
 /// The largest file accepted.
 pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
@@ -59,11 +60,7 @@ enum Column {
 }
 
 fn column_of(header: &str) -> Option<Column> {
-    let key: String = deunicode::deunicode(header)
-        .to_lowercase()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect();
+    let key: String = deunicode::deunicode(header).to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
     match key.as_str() {
         "hovaten" | "hoten" | "ten" | "fullname" | "name" => Some(Column::FullName),
         "sodienthoai" | "dienthoai" | "sdt" | "didong" | "phone" | "mobile" | "phonenumber" => Some(Column::Phone),
@@ -122,8 +119,8 @@ fn read_rows(bytes: &[u8], format: ImportFormat) -> Result<Vec<Vec<String>>, App
             Ok(rows)
         }
         ImportFormat::Xlsx => {
-            let mut wb: calamine::Xlsx<_> =
-                calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e: calamine::XlsxError| unreadable(&e.to_string()))?;
+            let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+                .map_err(|e: calamine::XlsxError| unreadable(&e.to_string()))?;
             let range = wb
                 .worksheet_range_at(0)
                 .ok_or_else(|| unreadable("the workbook has no sheet"))?
@@ -165,7 +162,9 @@ impl App {
                 cols.entry(c).or_insert(i);
             }
         }
-        if !cols.contains_key(&Column::FullName) || !(cols.contains_key(&Column::Phone) || cols.contains_key(&Column::Cccd)) {
+        if !cols.contains_key(&Column::FullName)
+            || !(cols.contains_key(&Column::Phone) || cols.contains_key(&Column::Cccd))
+        {
             return Err(AppError::invalid(
                 "import_missing_columns",
                 "the first row must name the columns: Họ và tên, and Số điện thoại or CCCD (optionally Chức vụ, Đơn vị)",
@@ -175,7 +174,9 @@ impl App {
             return Err(AppError::invalid("import_unit_required", "choose a unit, or add a Đơn vị column"));
         }
         let header_of = |c: Column| cols.get(&c).and_then(|i| header.get(*i)).cloned();
-        let get = |row: &[String], c: Column| cols.get(&c).and_then(|i| row.get(*i)).map(|s| s.trim().to_owned()).unwrap_or_default();
+        let get = |row: &[String], c: Column| {
+            cols.get(&c).and_then(|i| row.get(*i)).map(|s| s.trim().to_owned()).unwrap_or_default()
+        };
 
         let mut errors = Vec::new();
         let mut accepted: Vec<(UnitId, NewRosterEntry)> = Vec::new();
@@ -235,21 +236,24 @@ impl App {
                     continue;
                 }
             };
-            if !existing.contains_key(&unit) {
-                let mut set: HashSet<Vec<u8>> = self.store.roster_hashes_in_unit(unit, "phone").await?.into_iter().collect();
-                set.extend(self.store.roster_hashes_in_unit(unit, "cccd").await?);
-                existing.insert(unit, set);
-            }
-            let on_roster = existing.get(&unit);
+            let on_roster = match existing.entry(unit) {
+                Entry::Occupied(o) => o.into_mut(),
+                Entry::Vacant(v) => {
+                    let mut set: HashSet<Vec<u8>> =
+                        self.store.roster_hashes_in_unit(unit, "phone").await?.into_iter().collect();
+                    set.extend(self.store.roster_hashes_in_unit(unit, "cccd").await?);
+                    v.insert(set)
+                }
+            };
             let mut duplicate = None;
             for (hash, code, col) in [
                 (&entry.phone_hash, "roster_duplicate_phone", Column::Phone),
                 (&entry.cccd_hash, "roster_duplicate_cccd", Column::Cccd),
             ] {
-                if let Some(h) = hash {
-                    if on_roster.is_some_and(|s| s.contains(h)) || !seen.insert((unit, h.clone())) {
-                        duplicate = Some((code, col));
-                    }
+                if let Some(h) = hash
+                    && (on_roster.contains(h) || !seen.insert((unit, h.clone())))
+                {
+                    duplicate = Some((code, col));
                 }
             }
             if let Some((code, col)) = duplicate {
@@ -306,7 +310,9 @@ mod tests {
 
     #[test]
     fn csv_with_bom_and_semicolons() {
-        let rows = read_rows("\u{feff}Họ và tên;Số điện thoại\nNguyễn Văn An;0912345678\n".as_bytes(), ImportFormat::Csv).unwrap();
+        let rows =
+            read_rows("\u{feff}Họ và tên;Số điện thoại\nNguyễn Văn An;0912345678\n".as_bytes(), ImportFormat::Csv)
+                .unwrap();
         assert_eq!(rows, vec![vec!["Họ và tên", "Số điện thoại"], vec!["Nguyễn Văn An", "0912345678"]]);
         assert_eq!(read_rows(b"\xff\xfe", ImportFormat::Csv).unwrap_err().code, "import_unreadable");
         assert_eq!(read_rows(b"not a zip", ImportFormat::Xlsx).unwrap_err().code, "import_unreadable");

@@ -365,7 +365,8 @@ pub trait AccountStore: Send + Sync {
     async fn user(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
     /// The account whose phone or CCCD hash matches.
     async fn user_id_by_lookup(&self, kind: &'static str, hash: &[u8]) -> StoreResult<Option<UserId>>;
-    /// Accounts whose accent-free name contains `name_key`, at most `limit`.
+    /// Accounts whose accent-free name contains `name_key` (`%` and `_` match only themselves),
+    /// at most `limit`.
     async fn search_users(&self, name_key: &str, limit: i64) -> StoreResult<Vec<UserSummary>>;
     /// Records an identity verification.
     async fn mark_verified(
@@ -408,7 +409,8 @@ pub trait OrgStore: Send + Sync {
     /// One agency.
     async fn agency(&self, id: AgencyId) -> StoreResult<Option<AgencyRecord>>;
 
-    /// Creates a unit; `Conflict("unit_name")` if the agency has one of that name under the parent.
+    /// Creates a unit; `Conflict("unit_name")` if the agency has a unit of that name anywhere in
+    /// its tree (roster files name units, so names are unique within an agency).
     async fn create_unit(
         &self,
         agency: AgencyId,
@@ -446,7 +448,12 @@ pub trait OrgStore: Send + Sync {
         audit: AuditRecord,
     ) -> StoreResult<CheckpointId>;
     /// Changes a checkpoint's settings.
-    async fn update_checkpoint(&self, id: CheckpointId, fields: CheckpointFields, audit: AuditRecord) -> StoreResult<()>;
+    async fn update_checkpoint(
+        &self,
+        id: CheckpointId,
+        fields: CheckpointFields,
+        audit: AuditRecord,
+    ) -> StoreResult<()>;
     /// One checkpoint.
     async fn checkpoint(&self, id: CheckpointId) -> StoreResult<Option<CheckpointRecord>>;
     /// The checkpoints of an agency, by name.

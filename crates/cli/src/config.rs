@@ -190,12 +190,19 @@ impl Config {
         check_env(std::env::vars())?;
         let file = match &o.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
                 Self::parse_file(path, &text)?
             }
             None => FileConfig::default(),
         };
-        Self::merge(file, o, std::env::var("VAORA_MASTER_KEY").ok(), env_bool("VAORA_TRUST_FORWARDED_FOR")?, std::env::var("VAORA_LOG").ok())
+        Self::merge(
+            file,
+            o,
+            std::env::var("VAORA_MASTER_KEY").ok(),
+            env_bool("VAORA_TRUST_FORWARDED_FOR")?,
+            std::env::var("VAORA_LOG").ok(),
+        )
     }
 
     fn merge(
@@ -211,12 +218,21 @@ impl Config {
             .clone()
             .or(file.database)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("vaora.db").display()));
-        if !(database.starts_with("sqlite:") || database.starts_with("postgres://") || database.starts_with("postgresql://")) {
-            return Err(ConfigError::Invalid { key: "database", message: "use sqlite://PATH or postgres://USER@HOST:PORT/DB".into() });
+        if !(database.starts_with("sqlite:")
+            || database.starts_with("postgres://")
+            || database.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "database",
+                message: "use sqlite://PATH or postgres://USER@HOST:PORT/DB".into(),
+            });
         }
         let listen = o.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
         if listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err(ConfigError::Invalid { key: "listen", message: format!("{listen:?} is not an address such as 127.0.0.1:8080") });
+            return Err(ConfigError::Invalid {
+                key: "listen",
+                message: format!("{listen:?} is not an address such as 127.0.0.1:8080"),
+            });
         }
         let public_base_url = o
             .public_base_url
@@ -226,13 +242,22 @@ impl Config {
             .trim_end_matches('/')
             .to_owned();
         if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
-            return Err(ConfigError::Invalid { key: "public_base_url", message: "must start with http:// or https://".into() });
+            return Err(ConfigError::Invalid {
+                key: "public_base_url",
+                message: "must start with http:// or https://".into(),
+            });
         }
         if file.sessions.web_days < 1 || file.sessions.api_days < 1 {
-            return Err(ConfigError::Invalid { key: "sessions", message: "session lifetimes are at least one day".into() });
+            return Err(ConfigError::Invalid {
+                key: "sessions",
+                message: "session lifetimes are at least one day".into(),
+            });
         }
         if vaora_app::PasswordHashing::default().memory_kib > file.passwords.memory_kib * 4 {
-            return Err(ConfigError::Invalid { key: "passwords.memory_kib", message: "too weak; keep at least 4 MiB".into() });
+            return Err(ConfigError::Invalid {
+                key: "passwords.memory_kib",
+                message: "too weak; keep at least 4 MiB".into(),
+            });
         }
         Ok(Self {
             listen,
@@ -312,12 +337,21 @@ mod tests {
         assert!(e.to_string().contains("web_day"), "{e}");
         let e = check_env(vec![("VAORA_DATABSE".to_owned(), "x".to_owned())].into_iter()).unwrap_err();
         assert!(e.to_string().contains("VAORA_DATABSE"), "{e}");
-        assert!(check_env(vec![("VAORA_DATABASE".to_owned(), "x".to_owned()), ("HOME".to_owned(), "/".to_owned())].into_iter()).is_ok());
+        assert!(
+            check_env(
+                vec![("VAORA_DATABASE".to_owned(), "x".to_owned()), ("HOME".to_owned(), "/".to_owned())].into_iter()
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn layers_override_in_order() {
-        let f = Config::parse_file(Path::new("x.toml"), "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/v\"\nmaster_key = \"file\"\n").unwrap();
+        let f = Config::parse_file(
+            Path::new("x.toml"),
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/v\"\nmaster_key = \"file\"\n",
+        )
+        .unwrap();
         let o = Overrides { listen: Some("127.0.0.1:9100".into()), ..Overrides::default() };
         let c = Config::merge(f, &o, Some("env".into()), Some(true), None).unwrap();
         assert_eq!(c.listen, "127.0.0.1:9100");
@@ -330,9 +364,13 @@ mod tests {
     #[test]
     fn bad_values_are_refused() {
         let o = Overrides { database: Some("mysql://x".into()), ..Overrides::default() };
-        assert!(Config::merge(FileConfig::default(), &o, None, None, None).unwrap_err().to_string().starts_with("database"));
+        assert!(
+            Config::merge(FileConfig::default(), &o, None, None, None).unwrap_err().to_string().starts_with("database")
+        );
         let o = Overrides { listen: Some("localhost".into()), ..Overrides::default() };
-        assert!(Config::merge(FileConfig::default(), &o, None, None, None).unwrap_err().to_string().starts_with("listen"));
+        assert!(
+            Config::merge(FileConfig::default(), &o, None, None, None).unwrap_err().to_string().starts_with("listen")
+        );
         let o = Overrides { public_base_url: Some("vaora.vn".into()), ..Overrides::default() };
         assert!(Config::merge(FileConfig::default(), &o, None, None, None).is_err());
     }

@@ -136,12 +136,20 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
 }
 
 /// The master key from the configuration, or from `DATA_DIR/master.key` (created on first use).
-fn master_key(cfg: &Config) -> Result<[u8; 32], String> {
+/// A new key is made only for an empty database: data sealed under a lost key must not be mixed
+/// with data sealed under a new one.
+async fn master_key(cfg: &Config, store: &dyn Store) -> Result<[u8; 32], String> {
     if let Some(k) = &cfg.master_key {
         return Secrets::parse_master_key(k.expose()).map_err(|e| format!("master_key: {}", e.message));
     }
     let path = cfg.data_dir.join("master.key");
     if !path.exists() {
+        if !store.is_empty().await.map_err(|e| e.to_string())? {
+            return Err(format!(
+                "the database holds data but {} is missing: restore the key file or set VAORA_MASTER_KEY",
+                path.display()
+            ));
+        }
         std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create {}: {e}", cfg.data_dir.display()))?;
         write_private(&path, &Secrets::generate_master_key())?;
         tracing::warn!(path = %path.display(), "created a new master key; back it up: without it, encrypted ID and phone numbers cannot be read");
@@ -164,8 +172,8 @@ fn write_private(path: &std::path::Path, contents: &str) -> Result<(), String> {
 }
 
 async fn build_app(cfg: &Config) -> Result<App, String> {
-    let key = master_key(cfg)?;
     let store = open_store(&cfg.database).await?;
+    let key = master_key(cfg, store.as_ref()).await?;
     let settings = Settings {
         web_session_seconds: cfg.sessions.web_days * 86_400,
         api_token_seconds: cfg.sessions.api_days * 86_400,
@@ -241,14 +249,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                 match app.load_demo(2021, rand::random()).await {
                     Ok(summary) => print_demo(&summary, false),
                     Err(e) if e.code == "demo_needs_empty_database" => {
-                        println!("The database is not empty: the demo was not loaded (sign in with the accounts printed the first time).");
+                        println!(
+                            "The database is not empty: the demo was not loaded (sign in with the accounts printed the first time)."
+                        );
                     }
                     Err(e) => return Err(format!("demo: {}", e.message)),
                 }
             }
-            let listener = tokio::net::TcpListener::bind(&cfg.listen).await.map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+            let listener = tokio::net::TcpListener::bind(&cfg.listen)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            let web = vaora_web::WebSettings { public_base_url: cfg.public_base_url.clone(), trust_forwarded_for: cfg.trust_forwarded_for };
+            let web = vaora_web::WebSettings {
+                public_base_url: cfg.public_base_url.clone(),
+                trust_forwarded_for: cfg.trust_forwarded_for,
+            };
             let router = vaora_web::router(app, web);
             println!("vaora is listening on http://{addr} (database: {})", redact(&cfg.database));
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -258,7 +273,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Migrate => {
             let n = if cfg.database.starts_with("sqlite") {
-                if let Some(dir) = std::path::Path::new(cfg.database.trim_start_matches("sqlite://").trim_start_matches("sqlite:")).parent() {
+                if let Some(dir) =
+                    std::path::Path::new(cfg.database.trim_start_matches("sqlite://").trim_start_matches("sqlite:"))
+                        .parent()
+                {
                     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
                 }
                 vaora_store_sqlite::SqliteStore::migrate(&cfg.database).await
@@ -271,7 +289,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Demo { json } => {
             let app = build_app(&cfg).await?;
-            let summary = app.load_demo(2021, rand::random()).await.map_err(|e| format!("{}: {}", e.code, e.message))?;
+            let summary =
+                app.load_demo(2021, rand::random()).await.map_err(|e| format!("{}: {}", e.code, e.message))?;
             print_demo(&summary, json);
             Ok(())
         }
@@ -323,7 +342,8 @@ fn redact(url: &str) -> String {
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

@@ -160,11 +160,8 @@ impl Registry {
 
     /// The units directly under `parent` (or the provinces when `parent` is `None`), by name.
     pub fn children(&self, scheme: Scheme, parent: Option<&str>) -> Vec<&Unit> {
-        let mut v: Vec<&Unit> = self
-            .units
-            .values()
-            .filter(|u| u.scheme == scheme && u.parent.as_deref() == parent)
-            .collect();
+        let mut v: Vec<&Unit> =
+            self.units.values().filter(|u| u.scheme == scheme && u.parent.as_deref() == parent).collect();
         v.sort_by(|a, b| a.code.cmp(&b.code));
         v
     }
@@ -246,8 +243,7 @@ mod tests {
     #[test]
     fn cccd_province_codes_are_the_legacy_provinces() {
         let r = Registry::get();
-        let mut legacy: Vec<String> =
-            r.children(Scheme::Legacy, None).iter().map(|u| u.code.clone()).collect();
+        let mut legacy: Vec<String> = r.children(Scheme::Legacy, None).iter().map(|u| u.code.clone()).collect();
         legacy.sort();
         assert_eq!(legacy, CCCD_PROVINCE_CODES.to_vec());
     }

@@ -57,9 +57,7 @@ impl FullName {
     pub fn parse(input: &str) -> Result<Self, PersonError> {
         let collapsed = input.split_whitespace().collect::<Vec<_>>().join(" ");
         let letters = collapsed.chars().filter(|c| c.is_alphabetic()).count();
-        let ok_chars = collapsed
-            .chars()
-            .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.'));
+        let ok_chars = collapsed.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.'));
         if letters < 2 || collapsed.chars().count() > 100 || !ok_chars {
             return Err(PersonError::InvalidName);
         }

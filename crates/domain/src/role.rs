@@ -28,13 +28,8 @@ pub struct UnknownRole;
 
 impl Role {
     /// Every role, in order.
-    pub const ALL: [Role; 5] = [
-        Role::Citizen,
-        Role::Checker,
-        Role::AgencyAdmin,
-        Role::HealthOfficial,
-        Role::ProvinceAdmin,
-    ];
+    pub const ALL: [Role; 5] =
+        [Role::Citizen, Role::Checker, Role::AgencyAdmin, Role::HealthOfficial, Role::ProvinceAdmin];
 
     /// The snake_case name used in the API and the database.
     pub fn as_str(self) -> &'static str {

@@ -66,21 +66,14 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts.clone())
-            .await
-            .map_err(backend)?;
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await.map_err(backend)?;
         MIGRATOR.run(&write).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts.read_only(true))
-            .await
-            .map_err(backend)?;
+        let read =
+            SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await.map_err(backend)?;
         Ok(Self { write, read })
     }
 
-    /// Applies pending migrations and reports how many ran.
+    /// Applies pending migrations and reports how many the database has applied in all.
     pub async fn migrate(url: &str) -> Result<usize, StoreError> {
         let store = Self::connect(url).await?;
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
@@ -88,6 +81,13 @@ impl SqliteStore {
             .await
             .map_err(backend)?;
         Ok(n as usize)
+    }
+
+    /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so that
+    /// another process writing to the same file (an admin command beside `serve`) makes it wait
+    /// for up to `busy_timeout` instead of failing half-way with "database is locked".
+    async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.write.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
     }
 
     /// Closes both pools.
@@ -243,7 +243,7 @@ fn map_rows<T>(
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn create_user(&self, u: NewUser, audit: AuditRecord) -> StoreResult<UserId> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (phone_sealed, phone_hash, cccd_sealed, cccd_hash, cmnd_sealed, cmnd_hash, full_name,
                 name_key, birth_date, sex, address_scheme, address_unit, address_street, password_hash, created_at)
@@ -315,9 +315,10 @@ impl AccountStore for SqliteStore {
     }
 
     async fn search_users(&self, name_key: &str, limit: i64) -> StoreResult<Vec<UserSummary>> {
-        let pattern = format!("%{}%", name_key.replace(['%', '_', '\\'], ""));
+        let escaped = name_key.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
         let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
-            "SELECT id, full_name, verified_at FROM users WHERE name_key LIKE ? ORDER BY name_key, id LIMIT ?",
+            "SELECT id, full_name, verified_at FROM users WHERE name_key LIKE ? ESCAPE '\\' ORDER BY name_key, id LIMIT ?",
         )
         .bind(pattern)
         .bind(limit)
@@ -338,7 +339,7 @@ impl AccountStore for SqliteStore {
         at: Timestamp,
         audit: AuditRecord,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let n = sqlx::query("UPDATE users SET verified_at = ?, verified_by = ?, verification_method = ? WHERE id = ?")
             .bind(at.millis())
             .bind(by.map(|b| b.0))
@@ -356,7 +357,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn set_password(&self, id: UserId, password_hash: &str, audit: AuditRecord) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let n = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(password_hash)
             .bind(id.0)
@@ -378,7 +379,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn create_session(&self, s: NewSession, audit: AuditRecord) -> StoreResult<SessionId> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sessions (user_id, token_hash, kind, label, ip, created_at, expires_at)
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -401,14 +402,12 @@ impl AccountStore for SqliteStore {
     }
 
     async fn session_by_token(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<SessionRecord>> {
-        let row = sqlx::query(
-            "SELECT * FROM sessions WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?",
-        )
-        .bind(token_hash)
-        .bind(now.millis())
-        .fetch_optional(&self.read)
-        .await
-        .map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM sessions WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?")
+            .bind(token_hash)
+            .bind(now.millis())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(session_row).transpose().map_err(backend)
     }
 
@@ -425,7 +424,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn revoke_session(&self, user: UserId, id: SessionId, audit: AuditRecord) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let n = sqlx::query(
             "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",
         )
@@ -466,7 +465,7 @@ impl AccountStore for SqliteStore {
 
     async fn add_grant(&self, user: UserId, grant: Grant, audit: AuditRecord) -> StoreResult<()> {
         let (role, agency, checkpoint, scope) = grant_columns(&grant);
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO grants (user_id, role, agency_id, checkpoint_id, scope_key) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING",
@@ -485,7 +484,7 @@ impl AccountStore for SqliteStore {
 
     async fn remove_grant(&self, user: UserId, grant: Grant, audit: AuditRecord) -> StoreResult<()> {
         let (role, _, _, scope) = grant_columns(&grant);
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let n = sqlx::query("DELETE FROM grants WHERE user_id = ? AND role = ? AND scope_key = ?")
             .bind(user.0)
             .bind(role)
@@ -512,7 +511,7 @@ impl AccountStore for SqliteStore {
 #[async_trait]
 impl OrgStore for SqliteStore {
     async fn create_agency(&self, a: NewAgency, audit: AuditRecord) -> StoreResult<AgencyId> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO agencies (name, code, address_scheme, address_unit, address_street, created_at)
              VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -534,7 +533,8 @@ impl OrgStore for SqliteStore {
     }
 
     async fn agencies(&self) -> StoreResult<Vec<AgencyRecord>> {
-        let rows = sqlx::query("SELECT * FROM agencies ORDER BY name, id").fetch_all(&self.read).await.map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT * FROM agencies ORDER BY name, id").fetch_all(&self.read).await.map_err(backend)?;
         map_rows(rows, agency_row)
     }
 
@@ -547,15 +547,22 @@ impl OrgStore for SqliteStore {
         row.as_ref().map(agency_row).transpose().map_err(backend)
     }
 
-    async fn create_unit(&self, agency: AgencyId, parent: Option<UnitId>, name: &str, audit: AuditRecord) -> StoreResult<UnitId> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
-        let id: i64 = sqlx::query_scalar("INSERT INTO units (agency_id, parent_id, name) VALUES (?, ?, ?) RETURNING id")
-            .bind(agency.0)
-            .bind(parent.map(|p| p.0))
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
+    async fn create_unit(
+        &self,
+        agency: AgencyId,
+        parent: Option<UnitId>,
+        name: &str,
+        audit: AuditRecord,
+    ) -> StoreResult<UnitId> {
+        let mut tx = self.begin().await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO units (agency_id, parent_id, name) VALUES (?, ?, ?) RETURNING id")
+                .bind(agency.0)
+                .bind(parent.map(|p| p.0))
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
         let mut audit = audit;
         audit.target_id = Some(id.to_string());
         append_audit(&mut tx, &audit).await?;
@@ -587,7 +594,7 @@ impl OrgStore for SqliteStore {
         at: Timestamp,
         audit: AuditRecord,
     ) -> StoreResult<Vec<RosterEntryId>> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let mut ids = Vec::with_capacity(entries.len());
         for (unit, e) in &entries {
             let id: i64 = sqlx::query_scalar(
@@ -649,7 +656,7 @@ impl OrgStore for SqliteStore {
     }
 
     async fn remove_roster_entry(&self, agency: AgencyId, id: RosterEntryId, audit: AuditRecord) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let n = sqlx::query(
             "DELETE FROM roster_entries WHERE id = ? AND unit_id IN (SELECT id FROM units WHERE agency_id = ?)",
         )
@@ -666,8 +673,14 @@ impl OrgStore for SqliteStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn create_checkpoint(&self, agency: AgencyId, f: CheckpointFields, at: Timestamp, audit: AuditRecord) -> StoreResult<CheckpointId> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
+    async fn create_checkpoint(
+        &self,
+        agency: AgencyId,
+        f: CheckpointFields,
+        at: Timestamp,
+        audit: AuditRecord,
+    ) -> StoreResult<CheckpointId> {
+        let mut tx = self.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO checkpoints (agency_id, name, address_street, mode, default_stay_minutes, active, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -690,7 +703,7 @@ impl OrgStore for SqliteStore {
     }
 
     async fn update_checkpoint(&self, id: CheckpointId, f: CheckpointFields, audit: AuditRecord) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let n = sqlx::query(
             "UPDATE checkpoints SET name = ?, address_street = ?, mode = ?, default_stay_minutes = ?, active = ? WHERE id = ?",
         )
@@ -741,7 +754,11 @@ impl OrgStore for SqliteStore {
         .map_err(backend)?;
         Ok(rows
             .into_iter()
-            .map(|(u, full_name, c)| CheckerAssignment { user_id: UserId(u), full_name, checkpoint_id: CheckpointId(c) })
+            .map(|(u, full_name, c)| CheckerAssignment {
+                user_id: UserId(u),
+                full_name,
+                checkpoint_id: CheckpointId(c),
+            })
             .collect())
     }
 }
@@ -749,7 +766,7 @@ impl OrgStore for SqliteStore {
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit(&self, record: AuditRecord) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         append_audit(&mut tx, &record).await?;
         tx.commit().await.map_err(backend)
     }

@@ -32,17 +32,10 @@ fn meta_of(parts: &Parts, state: &AppState) -> RequestMeta {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(|s| s.trim().to_owned());
-    let ip = forwarded.or_else(|| {
-        parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string())
-    });
-    let user_agent = parts
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect();
+    let ip = forwarded
+        .or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string()));
+    let user_agent =
+        parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(200).collect();
     RequestMeta { ip, user_agent }
 }
 
@@ -64,10 +57,10 @@ pub enum TokenSource {
 
 /// The session token of a request, if any.
 pub fn token_of(headers: &HeaderMap) -> Option<(String, TokenSource)> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(t) = v.strip_prefix("Bearer ") {
-            return Some((t.trim().to_owned(), TokenSource::Bearer));
-        }
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Some(t) = v.strip_prefix("Bearer ")
+    {
+        return Some((t.trim().to_owned(), TokenSource::Bearer));
     }
     let jar = CookieJar::from_headers(headers);
     jar.get(SESSION_COOKIE).map(|c| (c.value().to_owned(), TokenSource::Cookie))
@@ -83,7 +76,10 @@ pub fn same_origin(method: &Method, headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return site == "same-origin" || site == "none";
     }
-    match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST).and_then(|v| v.to_str().ok())) {
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
         (Some(origin), Some(host)) => origin.split("://").nth(1).is_some_and(|o| o == host),
         // Neither header: not a browser (browsers send Origin on every POST), so no CSRF risk.
         (None, _) => true,
@@ -96,7 +92,12 @@ async fn actor_of(parts: &Parts, state: &AppState) -> Result<Option<Actor>, ApiE
         return Ok(None);
     };
     if source == TokenSource::Cookie && !same_origin(&parts.method, &parts.headers) {
-        return Err(AppError::new(vaora_app::ErrorKind::Forbidden, "cross_site_request", "requests from other sites are refused").into());
+        return Err(AppError::new(
+            vaora_app::ErrorKind::Forbidden,
+            "cross_site_request",
+            "requests from other sites are refused",
+        )
+        .into());
     }
     match state.app.authenticate(&token, meta_of(parts, state)).await {
         Ok(a) => Ok(Some(a)),

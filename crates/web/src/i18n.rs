@@ -44,7 +44,10 @@ impl Lang {
             return l;
         }
         let accept = headers.get("accept-language").and_then(|v| v.to_str().ok()).unwrap_or("");
-        let first = accept.split(',').map(|p| p.trim().to_ascii_lowercase()).find(|p| p.starts_with("vi") || p.starts_with("en"));
+        let first = accept
+            .split(',')
+            .map(|p| p.trim().to_ascii_lowercase())
+            .find(|p| p.starts_with("vi") || p.starts_with("en"));
         match first {
             Some(p) if p.starts_with("en") => Self::En,
             _ => Self::Vi,

@@ -56,11 +56,8 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 pub(crate) async fn track(State(_): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
     let elapsed = start.elapsed().as_secs_f64();

@@ -22,6 +22,8 @@ both_engines!(
     health_and_metrics,
     pages_work_in_both_languages,
     signup_page_registers_and_signs_in,
+    the_agency_office_works_from_its_pages,
+    the_province_admin_adds_an_agency_from_the_page,
 );
 
 async fn a_citizen_registers_and_signs_in(t: TestApp) {
@@ -38,7 +40,8 @@ async fn a_citizen_registers_and_signs_in(t: TestApp) {
     // A wrong password is refused with the same answer as an unknown number.
     let wrong = t.post("/api/v1/sessions", None, json!({"phone": "0912000001", "password": "not-the-password"})).await;
     assert_eq!((wrong.status, wrong.code()), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
-    let unknown = t.post("/api/v1/sessions", None, json!({"phone": "0987654321", "password": "not-the-password"})).await;
+    let unknown =
+        t.post("/api/v1/sessions", None, json!({"phone": "0987654321", "password": "not-the-password"})).await;
     assert_eq!((unknown.status, unknown.code()), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
     // The number can be written in any usual way.
     t.sign_in("+84 912 000 001", "cau-truong-tien-6-vai").await;
@@ -102,7 +105,10 @@ async fn sessions_are_listed_and_revoked(t: TestApp) {
     let r = t.call(Method::DELETE, &format!("/api/v1/sessions/{mine}"), Some(&stranger), None).await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "session_not_found"));
     // Signing out ends the session; expiry ends the rest.
-    assert_eq!(t.call(Method::DELETE, "/api/v1/sessions/current", Some(&first), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.call(Method::DELETE, "/api/v1/sessions/current", Some(&first), None).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(t.get("/api/v1/me", Some(&first)).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(t.get("/api/v1/me", Some(&stranger)).await.status, StatusCode::OK);
     t.clock.advance(91 * 24 * 3600);
@@ -111,16 +117,20 @@ async fn sessions_are_listed_and_revoked(t: TestApp) {
 
 async fn web_sign_in_sets_a_safe_cookie_and_refuses_cross_site_posts(t: TestApp) {
     t.citizen(7).await;
-    let a = t.post("/api/v1/sessions", None, json!({"phone": "0912000007", "password": "cau-truong-tien-6-vai", "kind": "web"})).await;
+    let a = t
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"phone": "0912000007", "password": "cau-truong-tien-6-vai", "kind": "web"}),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::CREATED);
     assert!(a.body.get("token").is_none(), "a web session's token stays in the cookie");
     let cookie = a.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain http in tests");
     let pair = cookie.split(';').next().unwrap().to_owned();
-    let me = t
-        .send(Request::get("/api/v1/me").header(header::COOKIE, &pair).body(Body::empty()).unwrap())
-        .await;
+    let me = t.send(Request::get("/api/v1/me").header(header::COOKIE, &pair).body(Body::empty()).unwrap()).await;
     assert_eq!(me.status, StatusCode::OK);
     let forged = t
         .send(
@@ -149,7 +159,8 @@ async fn web_sign_in_sets_a_safe_cookie_and_refuses_cross_site_posts(t: TestApp)
 async fn an_agency_is_set_up_by_its_office(t: TestApp) {
     let (_, admin) = t.province_admin().await;
     let (agency, _, office) = t.agency_with_admin(&admin, "SGTVT-TTH", 10).await;
-    let unit = t.post(&format!("/api/v1/agencies/{agency}/units"), Some(&office), json!({"name": "Thanh tra Sở"})).await;
+    let unit =
+        t.post(&format!("/api/v1/agencies/{agency}/units"), Some(&office), json!({"name": "Thanh tra Sở"})).await;
     assert_eq!(unit.status, StatusCode::CREATED, "{}", unit.text);
     let unit = unit.body["id"].as_i64().unwrap();
     let dup = t.post(&format!("/api/v1/agencies/{agency}/units"), Some(&office), json!({"name": "Thanh tra Sở"})).await;
@@ -180,7 +191,11 @@ async fn an_agency_is_set_up_by_its_office(t: TestApp) {
     assert!(roster.body.as_array().unwrap().iter().all(|r| r["has_account"] == true));
 
     let cp = t
-        .post(&format!("/api/v1/agencies/{agency}/checkpoints"), Some(&office), json!({"name": "Cổng chính", "mode": "entry", "default_stay_minutes": 480}))
+        .post(
+            &format!("/api/v1/agencies/{agency}/checkpoints"),
+            Some(&office),
+            json!({"name": "Cổng chính", "mode": "entry", "default_stay_minutes": 480}),
+        )
         .await;
     assert_eq!(cp.status, StatusCode::CREATED, "{}", cp.text);
     let cp = cp.body["id"].as_i64().unwrap();
@@ -188,15 +203,31 @@ async fn an_agency_is_set_up_by_its_office(t: TestApp) {
     assert_eq!(list.body[0]["address_street"], "100 Hàm Nghi", "defaults to the agency's address");
     assert_eq!(list.body[0]["active"], true);
     let upd = t
-        .call(Method::PUT, &format!("/api/v1/checkpoints/{cp}"), Some(&office), Some(json!({"name": "Cổng chính", "mode": "both", "default_stay_minutes": 60, "active": false})))
+        .call(
+            Method::PUT,
+            &format!("/api/v1/checkpoints/{cp}"),
+            Some(&office),
+            Some(json!({"name": "Cổng chính", "mode": "both", "default_stay_minutes": 60, "active": false})),
+        )
         .await;
-    assert_eq!((upd.status, upd.body["mode"].as_str(), upd.body["active"].as_bool()), (StatusCode::OK, Some("both"), Some(false)));
+    assert_eq!(
+        (upd.status, upd.body["mode"].as_str(), upd.body["active"].as_bool()),
+        (StatusCode::OK, Some("both"), Some(false))
+    );
     let bad = t
-        .post(&format!("/api/v1/agencies/{agency}/checkpoints"), Some(&office), json!({"name": "Cổng", "mode": "sideways", "default_stay_minutes": 480}))
+        .post(
+            &format!("/api/v1/agencies/{agency}/checkpoints"),
+            Some(&office),
+            json!({"name": "Cổng", "mode": "sideways", "default_stay_minutes": 480}),
+        )
         .await;
     assert_eq!(bad.code(), "invalid_checkpoint_mode");
     let bad = t
-        .post(&format!("/api/v1/agencies/{agency}/checkpoints"), Some(&office), json!({"name": "Cổng", "mode": "entry", "default_stay_minutes": 2}))
+        .post(
+            &format!("/api/v1/agencies/{agency}/checkpoints"),
+            Some(&office),
+            json!({"name": "Cổng", "mode": "entry", "default_stay_minutes": 2}),
+        )
         .await;
     assert_eq!(bad.code(), "invalid_stay");
 
@@ -204,7 +235,8 @@ async fn an_agency_is_set_up_by_its_office(t: TestApp) {
     assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
     let checkers = t.get(&format!("/api/v1/agencies/{agency}/checkers"), Some(&office)).await;
     assert_eq!(checkers.body, json!([{"user_id": c.body["id"], "full_name": "Trần Thị Bình", "checkpoint_id": cp}]));
-    let nobody = t.post(&format!("/api/v1/checkpoints/{cp}/checkers"), Some(&office), json!({"phone": "0987000000"})).await;
+    let nobody =
+        t.post(&format!("/api/v1/checkpoints/{cp}/checkers"), Some(&office), json!({"phone": "0987000000"})).await;
     assert_eq!(nobody.code(), "person_not_found");
 }
 
@@ -229,10 +261,15 @@ async fn roster_import_is_all_or_nothing(t: TestApp) {
     let a = t.send(upload(bad.as_bytes().to_vec(), "text/csv")).await;
     assert_eq!((a.status, a.code()), (StatusCode::UNPROCESSABLE_ENTITY, "import_rows_invalid"), "{}", a.text);
     let rows = a.body["error"]["details"]["rows"].as_array().unwrap();
-    let summary: Vec<(i64, &str)> = rows.iter().map(|r| (r["row"].as_i64().unwrap(), r["code"].as_str().unwrap())).collect();
+    let summary: Vec<(i64, &str)> =
+        rows.iter().map(|r| (r["row"].as_i64().unwrap(), r["code"].as_str().unwrap())).collect();
     assert_eq!(summary, [(3, "invalid_phone"), (4, "roster_duplicate_phone"), (5, "unit_not_found")]);
     assert_eq!(rows[0]["column"], "Số điện thoại");
-    assert_eq!(t.get(&format!("/api/v1/agencies/{agency}/roster"), Some(&office)).await.body, json!([]), "nothing imported");
+    assert_eq!(
+        t.get(&format!("/api/v1/agencies/{agency}/roster"), Some(&office)).await.body,
+        json!([]),
+        "nothing imported"
+    );
 
     // An Excel workbook where the spreadsheet turned numbers into numbers.
     let mut wb = rust_xlsxwriter::Workbook::new();
@@ -259,7 +296,10 @@ async fn roster_import_is_all_or_nothing(t: TestApp) {
         .iter()
         .map(|r| (r["unit_name"].as_str().unwrap(), r["full_name"].as_str().unwrap(), r["phone"].as_str().unwrap()))
         .collect();
-    assert_eq!(got, [("Thanh tra Sở", "Trần Thị Cúc", "0912****032"), ("Văn phòng Sở", "Nguyễn Văn An", "0912****031")]);
+    assert_eq!(
+        got,
+        [("Thanh tra Sở", "Trần Thị Cúc", "0912****032"), ("Văn phòng Sở", "Nguyễn Văn An", "0912****031")]
+    );
     assert_eq!(roster.body[1]["cccd"], "*********031", "the CCCD's dropped zero came back");
     // The same file again: every row is a duplicate now.
     let a = t.send(upload(b"Ho ten,SDT,Don vi\nNguyen Van An,0912000031,Van phong So\n".to_vec(), "text/csv")).await;
@@ -268,7 +308,9 @@ async fn roster_import_is_all_or_nothing(t: TestApp) {
     assert_eq!(a.code(), "import_missing_columns");
     let a = t.send(upload(b"\xff\xfe\x00".to_vec(), "text/csv")).await;
     assert_eq!(a.code(), "import_unreadable");
-    let a = t.send(upload(b"PK not really".to_vec(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")).await;
+    let a = t
+        .send(upload(b"PK not really".to_vec(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+        .await;
     assert_eq!(a.code(), "import_unreadable");
     let a = t.send(upload(b"a".to_vec(), "application/pdf")).await;
     assert_eq!((a.status, a.code()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
@@ -291,26 +333,64 @@ async fn roles_and_scopes_are_enforced(t: TestApp) {
     assert_eq!(mine.body.as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect::<Vec<_>>(), [a1]);
     assert_eq!(t.get(&format!("/api/v1/agencies/{a2}/roster"), Some(&office1)).await.status, StatusCode::FORBIDDEN);
     let cp2 = t
-        .post(&format!("/api/v1/agencies/{a2}/checkpoints"), Some(&office2), json!({"name": "Cổng", "mode": "entry", "default_stay_minutes": 60}))
+        .post(
+            &format!("/api/v1/agencies/{a2}/checkpoints"),
+            Some(&office2),
+            json!({"name": "Cổng", "mode": "entry", "default_stay_minutes": 60}),
+        )
         .await
         .body["id"]
         .as_i64()
         .unwrap();
-    let r = t.call(Method::PUT, &format!("/api/v1/checkpoints/{cp2}"), Some(&office1), Some(json!({"name": "Mine", "mode": "entry", "default_stay_minutes": 60}))).await;
+    let r = t
+        .call(
+            Method::PUT,
+            &format!("/api/v1/checkpoints/{cp2}"),
+            Some(&office1),
+            Some(json!({"name": "Mine", "mode": "entry", "default_stay_minutes": 60})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(t.post(&format!("/api/v1/checkpoints/{cp2}/checkers"), Some(&office1), json!({"phone": "0912000042"})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        t.post(&format!("/api/v1/checkpoints/{cp2}/checkers"), Some(&office1), json!({"phone": "0912000042"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
     // Only a province admin makes admins; an agency admin cannot make themselves province admin.
-    let g = t.post(&format!("/api/v1/people/{citizen_id}/grants"), Some(&office1), json!({"role": "province_admin"})).await;
+    let g =
+        t.post(&format!("/api/v1/people/{citizen_id}/grants"), Some(&office1), json!({"role": "province_admin"})).await;
     assert_eq!(g.status, StatusCode::FORBIDDEN);
-    let g = t.post(&format!("/api/v1/people/{citizen_id}/grants"), Some(&office1), json!({"role": "agency_admin", "agency_id": a1})).await;
+    let g = t
+        .post(
+            &format!("/api/v1/people/{citizen_id}/grants"),
+            Some(&office1),
+            json!({"role": "agency_admin", "agency_id": a1}),
+        )
+        .await;
     assert_eq!(g.status, StatusCode::FORBIDDEN);
-    let g = t.post(&format!("/api/v1/people/{citizen_id}/grants"), Some(&admin), json!({"role": "health_official"})).await;
+    let g =
+        t.post(&format!("/api/v1/people/{citizen_id}/grants"), Some(&admin), json!({"role": "health_official"})).await;
     assert_eq!(g.status, StatusCode::NO_CONTENT);
     let me = t.get("/api/v1/me", Some(&citizen)).await;
     assert_eq!(me.body["roles"][1]["role"], "health_official");
-    let g = t.call(Method::DELETE, &format!("/api/v1/people/{citizen_id}/grants"), Some(&admin), Some(json!({"role": "health_official"}))).await;
+    let g = t
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/people/{citizen_id}/grants"),
+            Some(&admin),
+            Some(json!({"role": "health_official"})),
+        )
+        .await;
     assert_eq!(g.status, StatusCode::NO_CONTENT);
-    let g = t.call(Method::DELETE, &format!("/api/v1/people/{citizen_id}/grants"), Some(&admin), Some(json!({"role": "health_official"}))).await;
+    let g = t
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/people/{citizen_id}/grants"),
+            Some(&admin),
+            Some(json!({"role": "health_official"})),
+        )
+        .await;
     assert_eq!(g.code(), "grant_not_found");
     let g = t.post(&format!("/api/v1/people/{citizen_id}/grants"), Some(&admin), json!({"role": "checker"})).await;
     assert_eq!(g.code(), "grant_scope_required");
@@ -334,7 +414,10 @@ async fn an_officer_verifies_identity_and_the_read_is_audited(t: TestApp) {
     let v = t.post(&format!("/api/v1/people/{person_id}/verification"), Some(&officer), json!({})).await;
     assert_eq!(v.status, StatusCode::NO_CONTENT, "{}", v.text);
     let me = t.get("/api/v1/me", Some(&person)).await;
-    assert_eq!((me.body["verified"].as_bool(), me.body["verification_method"].as_str()), (Some(true), Some("in_person")));
+    assert_eq!(
+        (me.body["verified"].as_bool(), me.body["verification_method"].as_str()),
+        (Some(true), Some("in_person"))
+    );
 
     let log = t.get(&format!("/api/v1/audit?subject={person_id}"), Some(&admin)).await;
     let actions: Vec<&str> = log.body.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
@@ -362,7 +445,14 @@ async fn bad_requests_get_clear_errors(t: TestApp) {
     assert_eq!((a.status, a.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"));
     assert!(a.body["error"]["message"].as_str().unwrap().contains("is_admin"), "{}", a.text);
     let big = format!("{{\"phone\": \"{}\"}}", "9".repeat(100_000));
-    let a = t.send(Request::post("/api/v1/accounts").header(header::CONTENT_TYPE, "application/json").body(Body::from(big)).unwrap()).await;
+    let a = t
+        .send(
+            Request::post("/api/v1/accounts")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(big))
+                .unwrap(),
+        )
+        .await;
     assert_eq!((a.status, a.code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
     let a = t.get("/api/v1/nothing-here", None).await;
     assert_eq!((a.status, a.code()), (StatusCode::NOT_FOUND, "route_not_found"));
@@ -382,7 +472,12 @@ async fn health_and_metrics(t: TestApp) {
     t.get("/api/v1/me", None).await;
     let m = t.get("/metrics", None).await;
     assert_eq!(m.status, StatusCode::OK);
-    for series in ["vaora_http_requests_total", "vaora_http_request_duration_seconds", "vaora_http_errors_total", "vaora_db_pool_connections"] {
+    for series in [
+        "vaora_http_requests_total",
+        "vaora_http_request_duration_seconds",
+        "vaora_http_errors_total",
+        "vaora_db_pool_connections",
+    ] {
         assert!(m.text.contains(series), "{series} missing in\n{}", m.text);
     }
     assert!(m.text.contains("route=\"/api/v1/me\""), "routes are labelled by pattern");
@@ -433,4 +528,145 @@ async fn signup_page_registers_and_signs_in(t: TestApp) {
     assert!(again.text.contains("Số điện thoại này đã có tài khoản."), "{}", again.text);
     assert!(again.text.contains("value=\"Hoàng Thị Mai\"") && !again.text.contains("cau-truong-tien-6-vai"));
     assert!(again.text.contains("aria-invalid=\"true\""));
+}
+
+async fn the_agency_office_works_from_its_pages(t: TestApp) {
+    let (_, admin) = t.province_admin().await;
+    let (agency, _, _) = t.agency_with_admin(&admin, "SGTVT", 80).await;
+    let a = t
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"phone": "0912000080", "password": "cau-truong-tien-6-vai", "kind": "web"}),
+        )
+        .await;
+    let cookie = a.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let get = |path: String| Request::get(path).header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+    let form = |path: String, body: &str| {
+        Request::post(path)
+            .header(header::COOKIE, &cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    // An admin of one agency goes straight to it.
+    let list = t.send(get("/agencies".into())).await;
+    assert_eq!(list.headers[header::LOCATION], format!("/agencies/{agency}"));
+    let r = t.send(form(format!("/agencies/{agency}/units"), "name=Thanh+tra+S%E1%BB%9F")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = t
+        .send(form(
+            format!("/agencies/{agency}/checkpoints"),
+            "name=C%E1%BB%95ng+ch%C3%ADnh&address_street=&mode=entry&default_stay_minutes=480&active=on",
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = t
+        .send(form(format!("/agencies/{agency}/checkpoints"), "name=C%E1%BB%95ng&mode=entry&default_stay_minutes=abc"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("Thời gian lưu lại mặc định từ 5 đến 1440 phút."), "{}", r.text);
+    let page = t.send(get(format!("/agencies/{agency}"))).await;
+    assert!(
+        page.text.contains("Thanh tra Sở") && page.text.contains("Cổng chính") && page.text.contains("Lối vào"),
+        "{}",
+        page.text
+    );
+    let cp =
+        t.get(&format!("/api/v1/agencies/{agency}/checkpoints"), Some(&admin)).await.body[0]["id"].as_i64().unwrap();
+    let edit = t.send(get(format!("/checkpoints/{cp}/edit"))).await;
+    assert!(edit.text.contains("value=\"480\""), "{}", edit.text);
+    let r = t
+        .send(form(
+            format!("/checkpoints/{cp}/edit"),
+            "name=C%E1%BB%95ng+ch%C3%ADnh&address_street=100+H%C3%A0m+Nghi&mode=both&default_stay_minutes=60",
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let after = t.get(&format!("/api/v1/agencies/{agency}/checkpoints"), Some(&admin)).await;
+    assert_eq!(
+        (after.body[0]["mode"].as_str(), after.body[0]["active"].as_bool()),
+        (Some("both"), Some(false)),
+        "an unticked box pauses it"
+    );
+
+    // The roster import from the page shows every bad row, translated; a good file imports.
+    let unit = t.get(&format!("/api/v1/agencies/{agency}/units"), Some(&admin)).await.body[0]["id"].as_i64().unwrap();
+    let upload = |csv: &str| {
+        let boundary = "XyZ";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"unit_id\"\r\n\r\n{unit}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ds.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+        );
+        Request::post(format!("/agencies/{agency}/roster/import"))
+            .header(header::COOKIE, &cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let bad = t.send(upload("Họ và tên,Số điện thoại\nNguyễn Văn An,0912000081\nLê Bình,12\n")).await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(bad.text.contains("Số điện thoại di động không hợp lệ") && bad.text.contains("<td>3</td>"), "{}", bad.text);
+    assert!(bad.text.contains("0 người"), "nothing was imported");
+    let good = t.send(upload("Họ và tên,Số điện thoại\nNguyễn Văn An,0912000081\nTrần Văn Bảo,0912000082\n")).await;
+    assert!(good.text.contains("Đã nhập 2 người.") && good.text.contains("0912****082"), "{}", good.text);
+    // A checker is assigned from the page by phone number.
+    t.citizen(84).await;
+    let r = t.send(form(format!("/agencies/{agency}/checkers"), &format!("checkpoint_id={cp}&phone=0912000084"))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = t.send(get(format!("/agencies/{agency}"))).await;
+    assert!(page.text.contains("Nguyễn Văn An</li>") || page.text.contains("Nguyễn Văn An<br>"), "{}", page.text);
+    let r = t.send(form(format!("/agencies/{agency}/checkers"), &format!("checkpoint_id={cp}&phone=0987000001"))).await;
+    assert!(r.text.contains("Không tìm thấy người có số điện thoại"), "{}", r.text);
+    // Someone else's agency is not shown.
+    let (other, _, _) = t.agency_with_admin(&admin, "KHAC", 83).await;
+    let page = t.send(get(format!("/agencies/{other}"))).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.text.contains("Bạn không có quyền"));
+}
+
+async fn the_province_admin_adds_an_agency_from_the_page(t: TestApp) {
+    t.province_admin().await;
+    let a = t
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"phone": "0912000900", "password": "cau-truong-tien-6-vai", "kind": "web"}),
+        )
+        .await;
+    let cookie = a.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let form = |body: &'static str| {
+        Request::post("/agencies")
+            .header(header::COOKIE, &cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let list = t.send(Request::get("/agencies").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    assert!(list.text.contains("Thêm cơ quan") && list.text.contains("Phường Thuận Hóa"), "{}", list.text);
+    let bad = t.send(form("name=S%E1%BB%9F+Y+t%E1%BA%BF&code=S+Y+T&ward=19789&street=")).await;
+    assert!(bad.text.contains("Mã cơ quan gồm"), "{}", bad.text);
+    let ok = t.send(form("name=S%E1%BB%9F+Y+t%E1%BA%BF&code=syt-hue&ward=19789&street=28+L%C3%AA+L%E1%BB%A3i")).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text);
+    let id = ok.headers[header::LOCATION].to_str().unwrap().trim_start_matches("/agencies/").parse::<i64>().unwrap();
+    let page = t
+        .send(Request::get(format!("/agencies/{id}")).header(header::COOKIE, &cookie).body(Body::empty()).unwrap())
+        .await;
+    assert!(
+        page.text.contains("Sở Y tế") && page.text.contains("28 Lê Lợi, Phường Thuận Hóa, Thành phố Huế"),
+        "{}",
+        page.text
+    );
+    // Without a session the form is not even reached.
+    let anon = t
+        .send(
+            Request::post("/agencies")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("name=x"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(anon.headers[header::LOCATION], "/signin?next=/agencies");
 }

@@ -1,9 +1,9 @@
 //! Accounts: registration, sign-in, sessions, the profile, identity verification and roles.
 
 use axum::Json;
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vaora_app::accounts::{Profile, Registration, SessionKind};
@@ -173,10 +173,13 @@ pub async fn sign_in(
     let current = Some(opened.session.id);
     let session = SessionView::of(opened.session, current);
     Ok(match kind {
-        SessionKind::Api => (StatusCode::CREATED, Json(SignInResponse { token: Some(opened.token), session })).into_response(),
+        SessionKind::Api => {
+            (StatusCode::CREATED, Json(SignInResponse { token: Some(opened.token), session })).into_response()
+        }
         SessionKind::Web => {
             let cookie = session_cookie(&opened.token, s.app.settings().web_session_seconds, s.web.secure_cookies());
-            (StatusCode::CREATED, [(header::SET_COOKIE, cookie)], Json(SignInResponse { token: None, session })).into_response()
+            (StatusCode::CREATED, [(header::SET_COOKIE, cookie)], Json(SignInResponse { token: None, session }))
+                .into_response()
         }
     })
 }
@@ -192,7 +195,11 @@ pub async fn sessions(State(s): State<AppState>, CurrentActor(a): CurrentActor) 
 /// End one of the caller's sessions.
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "accounts", params(("id" = i64, Path, description = "Session id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn revoke(State(s): State<AppState>, CurrentActor(a): CurrentActor, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+pub async fn revoke(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
     s.app.revoke_session(&a, SessionId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -333,7 +340,11 @@ pub async fn find_person(
 /// An officer who has seen the person's identity card marks the account verified.
 #[utoipa::path(post, path = "/api/v1/people/{id}/verification", tag = "accounts", params(("id" = i64, Path, description = "Account id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn verify_person(State(s): State<AppState>, CurrentActor(a): CurrentActor, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+pub async fn verify_person(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
     s.app.verify_identity_in_person(&a, UserId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -355,8 +366,12 @@ pub struct GrantRequest {
 fn grant_of(r: &GrantRequest) -> Result<Grant, vaora_app::AppError> {
     let missing = |what: &str| vaora_app::AppError::invalid("grant_scope_required", format!("this role needs {what}"));
     match r.role.as_str() {
-        "checker" => Ok(Grant::Checker { checkpoint_id: CheckpointId(r.checkpoint_id.ok_or_else(|| missing("checkpoint_id"))?) }),
-        "agency_admin" => Ok(Grant::AgencyAdmin { agency_id: AgencyId(r.agency_id.ok_or_else(|| missing("agency_id"))?) }),
+        "checker" => {
+            Ok(Grant::Checker { checkpoint_id: CheckpointId(r.checkpoint_id.ok_or_else(|| missing("checkpoint_id"))?) })
+        }
+        "agency_admin" => {
+            Ok(Grant::AgencyAdmin { agency_id: AgencyId(r.agency_id.ok_or_else(|| missing("agency_id"))?) })
+        }
         "health_official" => Ok(Grant::HealthOfficial),
         "province_admin" => Ok(Grant::ProvinceAdmin),
         _ => Err(vaora_app::AppError::invalid("unknown_role", "no such role")),

@@ -1,7 +1,7 @@
 //! Reference data: Vietnam's administrative units, for address pickers.
 
-use axum::Json;
 use crate::extract::ApiQuery as Query;
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vaora_domain::admin_units::{Registry, Scheme};

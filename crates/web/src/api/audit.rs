@@ -73,7 +73,11 @@ impl From<AuditEntry> for AuditItem {
 /// Browse the audit log (province admins; the look is itself audited).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = Vec<AuditItem>), (status = 403, body = ErrorBody)))]
-pub async fn audit_log(State(s): State<AppState>, CurrentActor(a): CurrentActor, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<Vec<AuditItem>>> {
+pub async fn audit_log(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditItem>>> {
     let filter = AuditFilter {
         actor: q.actor.map(UserId),
         subject: q.subject.map(UserId),

@@ -30,7 +30,12 @@ impl Modify for Security {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A token from POST /api/v1/sessions")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A token from POST /api/v1/sessions"))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "cookie",
@@ -104,9 +109,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/audit", get(audit::audit_log))
         .route("/admin-units", get(admin_units::list_units))
         .fallback(not_found);
-    Router::new()
-        .nest("/api/v1", v1)
-        .route("/api/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }))
+    Router::new().nest("/api/v1", v1).route(
+        "/api/openapi.json",
+        get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }),
+    )
 }
 
 async fn not_found() -> crate::error::ApiError {

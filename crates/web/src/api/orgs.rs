@@ -63,7 +63,10 @@ pub struct AgencyRequest {
 
 /// Agencies the caller manages.
 #[utoipa::path(get, path = "/api/v1/agencies", tag = "agencies", responses((status = 200, body = Vec<AgencyItem>), (status = 401, body = ErrorBody)))]
-pub async fn list_agencies(State(s): State<AppState>, CurrentActor(a): CurrentActor) -> ApiResult<Json<Vec<AgencyItem>>> {
+pub async fn list_agencies(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+) -> ApiResult<Json<Vec<AgencyItem>>> {
     Ok(Json(s.app.list_agencies(&a).await?.into_iter().map(Into::into).collect()))
 }
 
@@ -94,7 +97,11 @@ pub async fn create_agency(
 /// One agency.
 #[utoipa::path(get, path = "/api/v1/agencies/{id}", tag = "agencies", params(("id" = i64, Path, description = "Agency id")),
     responses((status = 200, body = AgencyItem), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_agency(State(s): State<AppState>, CurrentActor(a): CurrentActor, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<AgencyItem>> {
+pub async fn get_agency(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<AgencyItem>> {
     Ok(Json(s.app.get_agency(&a, AgencyId(id)).await?.into()))
 }
 
@@ -123,9 +130,15 @@ pub struct UnitRequest {
 /// The units of an agency.
 #[utoipa::path(get, path = "/api/v1/agencies/{id}/units", tag = "agencies", params(("id" = i64, Path, description = "Agency id")),
     responses((status = 200, body = Vec<UnitItem>), (status = 403, body = ErrorBody)))]
-pub async fn list_units(State(s): State<AppState>, CurrentActor(a): CurrentActor, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<UnitItem>>> {
+pub async fn list_units(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<UnitItem>>> {
     let units = s.app.list_units(&a, AgencyId(id)).await?;
-    Ok(Json(units.into_iter().map(|u| UnitItem { id: u.id.0, parent_id: u.parent_id.map(|p| p.0), name: u.name }).collect()))
+    Ok(Json(
+        units.into_iter().map(|u| UnitItem { id: u.id.0, parent_id: u.parent_id.map(|p| p.0), name: u.name }).collect(),
+    ))
 }
 
 /// Add a unit.
@@ -180,7 +193,11 @@ impl From<RosterView> for RosterItem {
 /// The agency's staff roster (audited).
 #[utoipa::path(get, path = "/api/v1/agencies/{id}/roster", tag = "agencies", params(("id" = i64, Path, description = "Agency id")),
     responses((status = 200, body = Vec<RosterItem>), (status = 403, body = ErrorBody)))]
-pub async fn roster(State(s): State<AppState>, CurrentActor(a): CurrentActor, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<RosterItem>>> {
+pub async fn roster(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<RosterItem>>> {
     Ok(Json(s.app.roster(&a, AgencyId(id)).await?.into_iter().map(Into::into).collect()))
 }
 
@@ -331,14 +348,24 @@ fn yes() -> bool {
 
 impl From<CheckpointRequest> for CheckpointInput {
     fn from(r: CheckpointRequest) -> Self {
-        Self { name: r.name, address_street: r.address_street, mode: r.mode, default_stay_minutes: r.default_stay_minutes, active: r.active }
+        Self {
+            name: r.name,
+            address_street: r.address_street,
+            mode: r.mode,
+            default_stay_minutes: r.default_stay_minutes,
+            active: r.active,
+        }
     }
 }
 
 /// The checkpoints of an agency.
 #[utoipa::path(get, path = "/api/v1/agencies/{id}/checkpoints", tag = "agencies", params(("id" = i64, Path, description = "Agency id")),
     responses((status = 200, body = Vec<CheckpointItem>), (status = 403, body = ErrorBody)))]
-pub async fn list_checkpoints(State(s): State<AppState>, CurrentActor(a): CurrentActor, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<CheckpointItem>>> {
+pub async fn list_checkpoints(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<CheckpointItem>>> {
     Ok(Json(s.app.list_checkpoints(&a, AgencyId(id)).await?.into_iter().map(Into::into).collect()))
 }
 
@@ -381,7 +408,11 @@ pub struct CheckerItem {
 /// The checkers of an agency.
 #[utoipa::path(get, path = "/api/v1/agencies/{id}/checkers", tag = "agencies", params(("id" = i64, Path, description = "Agency id")),
     responses((status = 200, body = Vec<CheckerItem>), (status = 403, body = ErrorBody)))]
-pub async fn list_checkers(State(s): State<AppState>, CurrentActor(a): CurrentActor, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Vec<CheckerItem>>> {
+pub async fn list_checkers(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<CheckerItem>>> {
     let list = s.app.list_checkers(&a, AgencyId(id)).await?;
     Ok(Json(
         list.into_iter()

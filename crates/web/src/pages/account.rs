@@ -29,7 +29,8 @@ pub struct Choice {
     pub selected: bool,
 }
 
-fn units(parent: Option<&str>, selected: &str) -> Vec<Choice> {
+/// The current units under `parent` as choices.
+pub(crate) fn units(parent: Option<&str>, selected: &str) -> Vec<Choice> {
     Registry::get()
         .children(Scheme::Current, parent)
         .into_iter()
@@ -79,7 +80,8 @@ struct SignupPage {
 fn signup_page(ctx: PageCtx, f: SignupForm, error: FormError) -> Response {
     let provinces = units(None, &f.province);
     let wards = if f.province.is_empty() { Vec::new() } else { units(Some(&f.province), &f.ward) };
-    SignupPage { t: ctx.t, nav: ctx.nav, f: SignupForm { password: String::new(), ..f }, provinces, wards, error }.into_response()
+    SignupPage { t: ctx.t, nav: ctx.nav, f: SignupForm { password: String::new(), ..f }, provinces, wards, error }
+        .into_response()
 }
 
 pub(super) async fn signup_form(ctx: PageCtx) -> Response {
@@ -87,7 +89,12 @@ pub(super) async fn signup_form(ctx: PageCtx) -> Response {
     signup_page(ctx, f, FormError::default())
 }
 
-pub(super) async fn signup(State(s): State<AppState>, ctx: PageCtx, ClientMeta(meta): ClientMeta, Form(f): Form<SignupForm>) -> Response {
+pub(super) async fn signup(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    ClientMeta(meta): ClientMeta,
+    Form(f): Form<SignupForm>,
+) -> Response {
     if f.action == "load_wards" {
         return signup_page(ctx, f, FormError::default());
     }
@@ -138,7 +145,14 @@ struct SigninPage {
 }
 
 pub(super) async fn signin_form(ctx: PageCtx, Query(q): Query<NextQuery>) -> Response {
-    SigninPage { t: ctx.t, nav: ctx.nav, phone: String::new(), next: local(q.next.as_deref()), error: FormError::default() }.into_response()
+    SigninPage {
+        t: ctx.t,
+        nav: ctx.nav,
+        phone: String::new(),
+        next: local(q.next.as_deref()),
+        error: FormError::default(),
+    }
+    .into_response()
 }
 
 /// The sign-in form.
@@ -152,7 +166,12 @@ pub struct SigninForm {
     next: String,
 }
 
-pub(super) async fn signin(State(s): State<AppState>, ctx: PageCtx, ClientMeta(meta): ClientMeta, Form(f): Form<SigninForm>) -> Response {
+pub(super) async fn signin(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    ClientMeta(meta): ClientMeta,
+    Form(f): Form<SigninForm>,
+) -> Response {
     match s.app.sign_in(&f.phone, &f.password, SessionKind::Web, &meta.user_agent, &meta).await {
         Ok(opened) => {
             let cookie = session_cookie(&opened.token, s.app.settings().web_session_seconds, s.web.secure_cookies());
@@ -161,16 +180,17 @@ pub(super) async fn signin(State(s): State<AppState>, ctx: PageCtx, ClientMeta(m
         Err(e) => {
             let error = FormError::of(&ctx.t, &e);
             let status = crate::error::status_of(e.kind, e.code);
-            (status, SigninPage { t: ctx.t, nav: ctx.nav, phone: f.phone, next: local(Some(&f.next)), error }).into_response()
+            (status, SigninPage { t: ctx.t, nav: ctx.nav, phone: f.phone, next: local(Some(&f.next)), error })
+                .into_response()
         }
     }
 }
 
 pub(super) async fn signout(State(s): State<AppState>, ctx: PageCtx) -> Response {
-    if let Some(a) = &ctx.actor {
-        if let Err(e) = s.app.sign_out(a).await {
-            return error_page(&ctx, &e);
-        }
+    if let Some(a) = &ctx.actor
+        && let Err(e) = s.app.sign_out(a).await
+    {
+        return error_page(&ctx, &e);
     }
     ([(header::SET_COOKIE, clear_cookie(s.web.secure_cookies()))], Redirect::to("/")).into_response()
 }
@@ -202,7 +222,7 @@ fn local_time(ts: vaora_domain::Timestamp) -> String {
 pub(super) async fn profile(State(s): State<AppState>, ctx: PageCtx) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let (p, sessions) = match (s.app.my_profile(&actor).await, s.app.my_sessions(&actor).await) {
         (Ok(p), Ok(list)) => (p, list),
@@ -225,7 +245,7 @@ pub(super) async fn profile(State(s): State<AppState>, ctx: PageCtx) -> Response
 pub(super) async fn revoke_session(State(s): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match s.app.revoke_session(&actor, SessionId(id)).await {
         Ok(()) if SessionId(id) == actor.session_id => {

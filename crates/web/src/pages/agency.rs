@@ -8,11 +8,12 @@ use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use vaora_app::AppError;
-use vaora_app::orgs::{AgencyView, CheckpointInput, CheckpointView, RosterInput, RosterView};
+use vaora_app::orgs::{AgencyInput, AgencyView, CheckpointInput, CheckpointView, RosterInput, RosterView};
 use vaora_app::roster_import::ImportFormat;
 use vaora_app::store::{CheckerAssignment, UnitRecord};
 use vaora_domain::{AgencyId, CheckpointId, UnitId};
 
+use super::account::{Choice, units};
 use super::{FormError, Nav, PageCtx, error_page};
 use crate::AppState;
 use crate::i18n::Texts;
@@ -20,11 +21,13 @@ use crate::i18n::Texts;
 pub(super) async fn list(State(s): State<AppState>, ctx: PageCtx) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match s.app.list_agencies(&actor).await {
-        Ok(list) if list.len() == 1 && !actor.is_province_admin() => Redirect::to(&format!("/agencies/{}", list[0].agency.id)).into_response(),
-        Ok(list) => AgenciesPage { t: ctx.t, nav: ctx.nav, agencies: list }.into_response(),
+        Ok(list) if list.len() == 1 && !actor.is_province_admin() => {
+            Redirect::to(&format!("/agencies/{}", list[0].agency.id)).into_response()
+        }
+        Ok(list) => agencies_page(ctx, list, FormError::default()),
         Err(e) => error_page(&ctx, &e),
     }
 }
@@ -35,6 +38,93 @@ struct AgenciesPage {
     t: Texts,
     nav: Nav,
     agencies: Vec<AgencyView>,
+    province_admin: bool,
+    provinces: Vec<Choice>,
+    wards: Vec<Choice>,
+    error: FormError,
+}
+
+fn agencies_page(ctx: PageCtx, agencies: Vec<AgencyView>, error: FormError) -> Response {
+    let province_admin = ctx.actor.as_ref().is_some_and(|a| a.is_province_admin());
+    AgenciesPage {
+        t: ctx.t,
+        nav: ctx.nav,
+        agencies,
+        province_admin,
+        provinces: units(None, "46"),
+        wards: units(Some("46"), ""),
+        error,
+    }
+    .into_response()
+}
+
+/// A new agency, from the province admin's form.
+#[derive(Debug, Deserialize)]
+pub struct AgencyForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    ward: String,
+    #[serde(default)]
+    street: String,
+}
+
+pub(super) async fn add_agency(State(s): State<AppState>, ctx: PageCtx, Form(f): Form<AgencyForm>) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let input = AgencyInput {
+        name: f.name,
+        code: f.code,
+        address_scheme: "current".into(),
+        address_unit: f.ward,
+        address_street: f.street,
+    };
+    match s.app.create_agency(&actor, input).await {
+        Ok(id) => Redirect::to(&format!("/agencies/{id}")).into_response(),
+        Err(e) => match s.app.list_agencies(&actor).await {
+            Ok(list) => {
+                let err = FormError::of(&ctx.t, &e);
+                agencies_page(ctx, list, err)
+            }
+            Err(e) => error_page(&ctx, &e),
+        },
+    }
+}
+
+/// A checker to assign, from the agency page.
+#[derive(Debug, Deserialize)]
+pub struct CheckerForm {
+    #[serde(default)]
+    checkpoint_id: String,
+    #[serde(default)]
+    phone: String,
+}
+
+pub(super) async fn assign_checker(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    Form(f): Form<CheckerForm>,
+) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let result = match f.checkpoint_id.parse::<i64>() {
+        Ok(cp) => s.app.assign_checker(&actor, CheckpointId(cp), &f.phone).await.map(|_| ()),
+        Err(_) => Err(AppError::not_found("checkpoint_not_found", "choose a checkpoint")),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/agencies/{id}#checkers")).into_response(),
+        Err(e) => {
+            let err = FormError::of(&ctx.t, &e);
+            agency_page(&s, ctx, id, err).await
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -52,7 +142,7 @@ struct AgencyPage {
 async fn agency_page(s: &AppState, ctx: PageCtx, id: i64, error: FormError) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let agency = AgencyId(id);
     let loaded = async {
@@ -68,7 +158,11 @@ async fn agency_page(s: &AppState, ctx: PageCtx, id: i64, error: FormError) -> R
             let checkers = checkers
                 .into_iter()
                 .map(|c| {
-                    let cp = checkpoints.iter().find(|x| x.id == c.checkpoint_id).map(|x| x.name.clone()).unwrap_or_default();
+                    let cp = checkpoints
+                        .iter()
+                        .find(|x| x.id == c.checkpoint_id)
+                        .map(|x| x.name.clone())
+                        .unwrap_or_default();
                     (c.full_name, cp)
                 })
                 .collect();
@@ -89,10 +183,15 @@ pub struct UnitForm {
     name: String,
 }
 
-pub(super) async fn add_unit(State(s): State<AppState>, ctx: PageCtx, Path(id): Path<i64>, Form(f): Form<UnitForm>) -> Response {
+pub(super) async fn add_unit(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    Form(f): Form<UnitForm>,
+) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match s.app.create_unit(&actor, AgencyId(id), None, &f.name).await {
         Ok(_) => Redirect::to(&format!("/agencies/{id}#units")).into_response(),
@@ -136,10 +235,15 @@ impl CheckpointForm {
     }
 }
 
-pub(super) async fn add_checkpoint(State(s): State<AppState>, ctx: PageCtx, Path(id): Path<i64>, Form(f): Form<CheckpointForm>) -> Response {
+pub(super) async fn add_checkpoint(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    Form(f): Form<CheckpointForm>,
+) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let result = match f.input() {
         Ok(input) => s.app.create_checkpoint(&actor, AgencyId(id), input).await,
@@ -164,7 +268,7 @@ struct CheckpointEditPage {
 }
 
 async fn find_checkpoint(s: &AppState, ctx: &PageCtx, id: i64) -> Result<CheckpointView, Response> {
-    let actor = ctx.require()?;
+    let actor = ctx.require().map_err(IntoResponse::into_response)?;
     let agencies = s.app.list_agencies(actor).await.map_err(|e| error_page(ctx, &e))?;
     for a in agencies {
         let list = s.app.list_checkpoints(actor, a.agency.id).await.map_err(|e| error_page(ctx, &e))?;
@@ -182,10 +286,15 @@ pub(super) async fn edit_checkpoint_form(State(s): State<AppState>, ctx: PageCtx
     }
 }
 
-pub(super) async fn edit_checkpoint(State(s): State<AppState>, ctx: PageCtx, Path(id): Path<i64>, Form(f): Form<CheckpointForm>) -> Response {
+pub(super) async fn edit_checkpoint(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    Form(f): Form<CheckpointForm>,
+) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let result = match f.input() {
         Ok(input) => s.app.update_checkpoint(&actor, CheckpointId(id), input).await,
@@ -216,10 +325,17 @@ struct RosterPage {
     notice: String,
 }
 
-async fn roster_page(s: &AppState, ctx: PageCtx, id: i64, error: FormError, row_errors: Vec<RowLine>, notice: String) -> Response {
+async fn roster_page(
+    s: &AppState,
+    ctx: PageCtx,
+    id: i64,
+    error: FormError,
+    row_errors: Vec<RowLine>,
+    notice: String,
+) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let agency = AgencyId(id);
     let loaded = async {
@@ -231,7 +347,9 @@ async fn roster_page(s: &AppState, ctx: PageCtx, id: i64, error: FormError, row_
     }
     .await;
     match loaded {
-        Ok((agency, units, entries)) => RosterPage { t: ctx.t, nav: ctx.nav, agency, units, entries, error, row_errors, notice }.into_response(),
+        Ok((agency, units, entries)) => {
+            RosterPage { t: ctx.t, nav: ctx.nav, agency, units, entries, error, row_errors, notice }.into_response()
+        }
         Err(e) => error_page(&ctx, &e),
     }
 }
@@ -255,10 +373,15 @@ pub struct RosterForm {
     cccd: String,
 }
 
-pub(super) async fn add_roster(State(s): State<AppState>, ctx: PageCtx, Path(id): Path<i64>, Form(f): Form<RosterForm>) -> Response {
+pub(super) async fn add_roster(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    Form(f): Form<RosterForm>,
+) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let unit = f.unit_id.parse::<i64>().map(UnitId).map_err(|_| AppError::not_found("unit_not_found", "choose a unit"));
     let input = RosterInput { full_name: f.full_name, position: f.position, phone: Some(f.phone), cccd: Some(f.cccd) };
@@ -275,10 +398,15 @@ pub(super) async fn add_roster(State(s): State<AppState>, ctx: PageCtx, Path(id)
     }
 }
 
-pub(super) async fn import_roster(State(s): State<AppState>, ctx: PageCtx, Path(id): Path<i64>, mut form: Multipart) -> Response {
+pub(super) async fn import_roster(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    mut form: Multipart,
+) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mut unit = None;
     let mut file: Option<(String, Vec<u8>)> = None;
@@ -319,7 +447,11 @@ pub(super) async fn import_roster(State(s): State<AppState>, ctx: PageCtx, Path(
                 .and_then(|r| serde_json::from_value::<Vec<RowErrorView>>(r.clone()).ok())
                 .unwrap_or_default()
                 .into_iter()
-                .map(|r| RowLine { row: r.row, column: r.column.unwrap_or_default(), message: ctx.t.error(&r.code, &r.message) })
+                .map(|r| RowLine {
+                    row: r.row,
+                    column: r.column.unwrap_or_default(),
+                    message: ctx.t.error(&r.code, &r.message),
+                })
                 .collect();
             let err = FormError::of(&ctx.t, &e);
             roster_page(&s, ctx, id, err, rows, String::new()).await

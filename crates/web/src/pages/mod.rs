@@ -2,7 +2,7 @@
 //! Vietnamese by default. Forms post back to the same page; a page handler, like an API handler,
 //! calls one use case and renders its result or its error.
 
-mod account;
+pub(crate) mod account;
 mod agency;
 
 use askama::Template;
@@ -47,14 +47,16 @@ impl FromRequestParts<AppState> for PageCtx {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let t = Texts::new(Lang::of(&parts.headers));
-        if let Some((_, TokenSource::Cookie)) = token_of(&parts.headers) {
-            if !same_origin(&parts.method, &parts.headers) {
-                return Err((StatusCode::FORBIDDEN, t.error("cross_site_request", "requests from other sites are refused")).into_response());
-            }
+        if let Some((_, TokenSource::Cookie)) = token_of(&parts.headers)
+            && !same_origin(&parts.method, &parts.headers)
+        {
+            let message = t.error("cross_site_request", "requests from other sites are refused");
+            return Err((StatusCode::FORBIDDEN, message).into_response());
         }
         let actor = match token_of(&parts.headers) {
             Some((token, _)) => {
-                let meta = crate::extract::ClientMeta::from_request_parts(parts, state).await.map(|m| m.0).unwrap_or_default();
+                let meta =
+                    crate::extract::ClientMeta::from_request_parts(parts, state).await.map(|m| m.0).unwrap_or_default();
                 state.app.authenticate(&token, meta).await.ok()
             }
             None => None,
@@ -71,8 +73,8 @@ impl FromRequestParts<AppState> for PageCtx {
 
 impl PageCtx {
     /// The signed-in person, or a redirect to the sign-in page that comes back here.
-    pub fn require(&self) -> Result<&Actor, Response> {
-        self.actor.as_ref().ok_or_else(|| Redirect::to(&format!("/signin?next={}", self.nav.path)).into_response())
+    pub fn require(&self) -> Result<&Actor, Redirect> {
+        self.actor.as_ref().ok_or_else(|| Redirect::to(&format!("/signin?next={}", self.nav.path)))
     }
 }
 
@@ -89,13 +91,7 @@ pub struct FormError {
 impl FormError {
     /// Translates an error.
     pub fn of(t: &Texts, e: &AppError) -> Self {
-        let field = e
-            .details
-            .as_ref()
-            .and_then(|d| d.get("field"))
-            .and_then(|f| f.as_str())
-            .unwrap_or("")
-            .to_owned();
+        let field = e.details.as_ref().and_then(|d| d.get("field")).and_then(|f| f.as_str()).unwrap_or("").to_owned();
         Self { message: t.error(e.code, &e.message), field }
     }
 }
@@ -128,7 +124,12 @@ struct ErrorPage {
 /// A full-page error in the request's language.
 pub fn error_page(ctx: &PageCtx, e: &AppError) -> Response {
     let status = crate::error::status_of(e.kind, e.code);
-    let page = ErrorPage { t: ctx.t, nav: ctx.nav.clone(), title: ctx.t.s("error.title"), message: ctx.t.error(e.code, &e.message) };
+    let page = ErrorPage {
+        t: ctx.t,
+        nav: ctx.nav.clone(),
+        title: ctx.t.s("error.title"),
+        message: ctx.t.error(e.code, &e.message),
+    };
     (status, page).into_response()
 }
 
@@ -144,9 +145,13 @@ pub async fn not_found(headers: HeaderMap, uri: axum::http::Uri) -> Response {
 }
 
 /// Sets the language cookie and goes back to where the person was (only to a local path).
-async fn set_lang(Path(code): Path<String>, axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>) -> Response {
+async fn set_lang(
+    Path(code): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
     let lang = Lang::parse(&code).unwrap_or(Lang::Vi);
-    let back = q.get("next").filter(|n| n.starts_with('/') && !n.starts_with("//")).cloned().unwrap_or_else(|| "/".into());
+    let back =
+        q.get("next").filter(|n| n.starts_with('/') && !n.starts_with("//")).cloned().unwrap_or_else(|| "/".into());
     let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
     ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
 }
@@ -160,14 +165,16 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/signout", post(account::signout))
         .route("/me", get(account::profile))
         .route("/me/sessions/{id}/revoke", post(account::revoke_session))
-        .route("/agencies", get(agency::list))
+        .route("/agencies", get(agency::list).post(agency::add_agency))
+        .route("/agencies/{id}/checkers", post(agency::assign_checker))
         .route("/agencies/{id}", get(agency::overview))
         .route("/agencies/{id}/units", post(agency::add_unit))
         .route("/agencies/{id}/checkpoints", post(agency::add_checkpoint))
         .route("/agencies/{id}/roster", get(agency::roster).post(agency::add_roster))
         .route(
             "/agencies/{id}/roster/import",
-            post(agency::import_roster).layer(axum::extract::DefaultBodyLimit::max(vaora_app::roster_import::MAX_FILE_BYTES + 64 * 1024)),
+            post(agency::import_roster)
+                .layer(axum::extract::DefaultBodyLimit::max(vaora_app::roster_import::MAX_FILE_BYTES + 64 * 1024)),
         )
         .route("/checkpoints/{id}/edit", get(agency::edit_checkpoint_form).post(agency::edit_checkpoint))
 }

@@ -62,7 +62,8 @@ impl TestApp {
             PasswordHashing::insecure_fast(),
             Settings::default(),
         );
-        let web = vaora_web::WebSettings { public_base_url: "http://127.0.0.1:8080".into(), trust_forwarded_for: false };
+        let web =
+            vaora_web::WebSettings { public_base_url: "http://127.0.0.1:8080".into(), trust_forwarded_for: false };
         let router = vaora_web::router(app.clone(), web);
         Self { router, app, clock, db }
     }
@@ -149,7 +150,11 @@ impl TestApp {
         let agency = a.body["id"].as_i64().unwrap();
         let (user, token) = self.citizen(n).await;
         let g = self
-            .post(&format!("/api/v1/people/{user}/grants"), Some(admin_token), json!({"role": "agency_admin", "agency_id": agency}))
+            .post(
+                &format!("/api/v1/people/{user}/grants"),
+                Some(admin_token),
+                json!({"role": "agency_admin", "agency_id": agency}),
+            )
             .await;
         assert_eq!(g.status, StatusCode::NO_CONTENT, "{}", g.text);
         (agency, user, token)

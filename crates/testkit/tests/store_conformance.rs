@@ -1,0 +1,1291 @@
+//! The store conformance suite: every method of the storage traits, run against SQLite and
+//! PostgreSQL alike, each case on a fresh database. Both engines must give the same answers.
+//!
+//! Ids are never assumed to be particular numbers: PostgreSQL spends identity values on failed
+//! inserts and SQLite does not.
+#![expect(clippy::unwrap_used, reason = "a failed step stops the test where it failed")]
+
+use std::sync::Arc;
+
+use serde_json::json;
+use vaora_app::audit::expected_hash;
+use vaora_app::store::*;
+use vaora_domain::audit::GENESIS_HASH;
+use vaora_domain::org::CheckpointMode;
+use vaora_domain::person::FullName;
+use vaora_domain::role::Grant;
+use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, UnitId, UserId};
+use vaora_testkit::TestDb;
+
+/// Values and short-hands shared by the cases.
+mod fixtures {
+    use super::*;
+
+    /// 2023-11-14T22:13:20Z: every time in the suite is an offset from it.
+    pub const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+    /// `T0` plus `ms` milliseconds.
+    pub fn t(ms: i64) -> Timestamp {
+        Timestamp(T0.0 + ms)
+    }
+
+    /// A stand-in for a keyed look-up hash.
+    pub fn hash(what: &str) -> Vec<u8> {
+        format!("hash:{what}").into_bytes()
+    }
+
+    /// A stand-in for a sealed value.
+    pub fn sealed(what: &str) -> Vec<u8> {
+        format!("sealed:{what}").into_bytes()
+    }
+
+    pub fn audit(action: &'static str, target_kind: &'static str) -> AuditRecord {
+        AuditRecord {
+            at: T0,
+            actor: None,
+            ip: Some("203.0.113.7".to_owned()),
+            action,
+            target_kind,
+            target_id: None,
+            subject: None,
+            details: json!({ "case": action, "n": 1 }),
+        }
+    }
+
+    /// An account whose phone is `phone:{tag}` and CCCD `cccd:{tag}`, without CMND.
+    pub fn new_user(tag: &str, full_name: &str) -> NewUser {
+        NewUser {
+            phone_sealed: sealed(&format!("phone:{tag}")),
+            phone_hash: hash(&format!("phone:{tag}")),
+            cccd_sealed: Some(sealed(&format!("cccd:{tag}"))),
+            cccd_hash: Some(hash(&format!("cccd:{tag}"))),
+            cmnd_sealed: None,
+            cmnd_hash: None,
+            full_name: full_name.to_owned(),
+            name_key: FullName::parse(full_name).unwrap().search_key(),
+            birth_date: "1990-05-17".to_owned(),
+            sex: "female".to_owned(),
+            address_scheme: "current".to_owned(),
+            address_unit: "19756".to_owned(),
+            address_street: "12 Lê Lợi".to_owned(),
+            password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$salt${tag}"),
+            created_at: T0,
+        }
+    }
+
+    pub async fn user(s: &Arc<dyn Store>, tag: &str, full_name: &str) -> UserId {
+        s.create_user(new_user(tag, full_name), audit("user_registered", "user")).await.unwrap()
+    }
+
+    pub async fn agency(s: &Arc<dyn Store>, code: &str, name: &str) -> AgencyId {
+        let agency = NewAgency {
+            name: name.to_owned(),
+            code: code.to_owned(),
+            address_scheme: "current".to_owned(),
+            address_unit: "19756".to_owned(),
+            address_street: "2 Trần Hưng Đạo".to_owned(),
+            created_at: T0,
+        };
+        s.create_agency(agency, audit("agency_created", "agency")).await.unwrap()
+    }
+
+    pub async fn unit(s: &Arc<dyn Store>, agency: AgencyId, name: &str) -> UnitId {
+        s.create_unit(agency, None, name, audit("unit_created", "unit")).await.unwrap()
+    }
+
+    /// A roster line naming phone `phone:{phone}` and CCCD `cccd:{cccd}`, so that it matches the
+    /// account made by `new_user` with the same tag.
+    pub fn line(full_name: &str, phone: Option<&str>, cccd: Option<&str>) -> NewRosterEntry {
+        NewRosterEntry {
+            full_name: full_name.to_owned(),
+            position: "Chuyên viên".to_owned(),
+            phone_sealed: phone.map(|p| sealed(&format!("phone:{p}"))),
+            phone_hash: phone.map(|p| hash(&format!("phone:{p}"))),
+            cccd_sealed: cccd.map(|c| sealed(&format!("cccd:{c}"))),
+            cccd_hash: cccd.map(|c| hash(&format!("cccd:{c}"))),
+        }
+    }
+
+    pub async fn add_lines(s: &Arc<dyn Store>, lines: Vec<(UnitId, NewRosterEntry)>) -> Vec<RosterEntryId> {
+        s.add_roster_entries(lines, t(50), audit("roster_added", "unit")).await.unwrap()
+    }
+
+    pub fn fields(name: &str, mode: CheckpointMode) -> CheckpointFields {
+        CheckpointFields {
+            name: name.to_owned(),
+            address_street: "2 Trần Hưng Đạo".to_owned(),
+            mode,
+            default_stay_minutes: 120,
+            active: true,
+        }
+    }
+
+    pub async fn checkpoint(s: &Arc<dyn Store>, agency: AgencyId, name: &str) -> CheckpointId {
+        s.create_checkpoint(agency, fields(name, CheckpointMode::Both), t(1), audit("checkpoint_created", "checkpoint"))
+            .await
+            .unwrap()
+    }
+
+    pub fn new_session(user: UserId, token: &str, created_at: Timestamp, expires_at: Timestamp) -> NewSession {
+        NewSession {
+            user_id: user,
+            token_hash: hash(&format!("token:{token}")),
+            kind: "web",
+            label: format!("Firefox ({token})"),
+            ip: Some("198.51.100.4".to_owned()),
+            created_at,
+            expires_at,
+        }
+    }
+
+    pub async fn session(
+        s: &Arc<dyn Store>,
+        user: UserId,
+        token: &str,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> SessionId {
+        s.create_session(new_session(user, token, created_at, expires_at), audit("session_created", "session"))
+            .await
+            .unwrap()
+    }
+
+    /// The newest entry's sequence number, 0 for an empty log.
+    pub async fn last_seq(s: &Arc<dyn Store>) -> i64 {
+        latest(s).await.map_or(0, |e| e.seq)
+    }
+
+    pub async fn latest(s: &Arc<dyn Store>) -> Option<AuditEntry> {
+        let newest = s.audit_entries(AuditFilter { limit: 1, ..AuditFilter::default() }).await.unwrap();
+        newest.into_iter().next()
+    }
+
+    pub async fn whole_chain(s: &Arc<dyn Store>) -> Vec<AuditEntry> {
+        s.audit_chain(1, 100_000).await.unwrap()
+    }
+
+    /// Asserts that the entries are 1, 2, 3, … each linked to the one before and hashed right.
+    pub fn assert_chain_intact(chain: &[AuditEntry]) {
+        let mut prev = GENESIS_HASH.to_owned();
+        for (i, e) in chain.iter().enumerate() {
+            assert_eq!(e.seq, i as i64 + 1, "the chain has a gap or is out of order");
+            assert_eq!(e.prev_hash, prev, "entry {} does not link to the one before", e.seq);
+            assert_eq!(expected_hash(e), e.hash, "entry {} is not hashed right", e.seq);
+            assert_eq!(e.hash.len(), 64);
+            prev = e.hash.clone();
+        }
+    }
+
+    pub fn seqs(entries: &[AuditEntry]) -> Vec<i64> {
+        entries.iter().map(|e| e.seq).collect()
+    }
+
+    pub async fn roster_ids(s: &Arc<dyn Store>, agency: AgencyId) -> Vec<RosterEntryId> {
+        s.roster_of_agency(agency).await.unwrap().into_iter().map(|r| r.id).collect()
+    }
+
+    pub async fn linked_user(s: &Arc<dyn Store>, agency: AgencyId, id: RosterEntryId) -> Option<UserId> {
+        let roster = s.roster_of_agency(agency).await.unwrap();
+        roster.into_iter().find(|r| r.id == id).unwrap().user_id
+    }
+}
+
+/// One function per behaviour, each given a fresh database; `each_engine!` below runs every one
+/// on both engines.
+mod cases {
+    use super::fixtures::*;
+    use super::*;
+
+    // ---- accounts ----
+
+    pub async fn create_user_stores_every_field(db: TestDb) {
+        let s = &db.store;
+        let mut u = new_user("1", "Đặng Thị Ngọc Ánh");
+        u.cmnd_sealed = Some(sealed("cmnd:1"));
+        u.cmnd_hash = Some(hash("cmnd:1"));
+        u.created_at = Timestamp(1_700_000_000_123);
+        let id = s.create_user(u.clone(), audit("user_registered", "user")).await.unwrap();
+        let expected = UserRecord {
+            id,
+            phone_sealed: u.phone_sealed,
+            cccd_sealed: u.cccd_sealed,
+            cmnd_sealed: u.cmnd_sealed,
+            full_name: u.full_name,
+            birth_date: u.birth_date,
+            sex: u.sex,
+            address_scheme: u.address_scheme,
+            address_unit: u.address_unit,
+            address_street: u.address_street,
+            created_at: Timestamp(1_700_000_000_123),
+            verified_at: None,
+            verified_by: None,
+            verification_method: None,
+        };
+        assert_eq!(s.user(id).await.unwrap(), Some(expected));
+        assert_eq!(s.user(UserId(id.0 + 1000)).await.unwrap(), None);
+    }
+
+    pub async fn create_user_audits_the_account_as_its_own_actor(db: TestDb) {
+        let s = &db.store;
+        let mut record = audit("user_registered", "user");
+        record.target_id = Some("overwritten".to_owned());
+        let id = s.create_user(new_user("1", "Nguyễn Văn An"), record).await.unwrap();
+        let e = latest(s).await.unwrap();
+        assert_eq!((e.seq, e.action.as_str(), e.target_kind.as_str()), (1, "user_registered", "user"));
+        assert_eq!(e.target_id, Some(id.to_string()));
+        assert_eq!(e.subject, Some(id));
+        assert_eq!(e.actor, Some(id), "self-registration is acted by the new account");
+        assert_eq!((e.at, e.ip.as_deref()), (T0, Some("203.0.113.7")));
+        assert_eq!(e.details, json!({ "case": "user_registered", "n": 1 }).to_string());
+
+        // Registered by an officer: the officer stays the actor, the new account is the subject.
+        let mut by_officer = audit("user_registered", "user");
+        by_officer.actor = Some(id);
+        let other = s.create_user(new_user("2", "Trần Thị Bình"), by_officer).await.unwrap();
+        let e = latest(s).await.unwrap();
+        assert_eq!((e.actor, e.subject, e.target_id), (Some(id), Some(other), Some(other.to_string())));
+    }
+
+    pub async fn create_user_refuses_a_taken_phone_cccd_or_cmnd(db: TestDb) {
+        let s = &db.store;
+        let mut first = new_user("1", "Nguyễn Văn An");
+        first.cmnd_sealed = Some(sealed("cmnd:1"));
+        first.cmnd_hash = Some(hash("cmnd:1"));
+        s.create_user(first.clone(), audit("user_registered", "user")).await.unwrap();
+        let seq = last_seq(s).await;
+
+        let mut same_phone = new_user("2", "Trần Thị Bình");
+        same_phone.phone_hash = first.phone_hash.clone();
+        let mut same_cccd = new_user("3", "Lê Văn Cường");
+        same_cccd.cccd_hash = first.cccd_hash.clone();
+        let mut same_cmnd = new_user("4", "Phạm Thị Dung");
+        same_cmnd.cmnd_hash = first.cmnd_hash.clone();
+        for (dup, clash) in [(same_phone, "phone"), (same_cccd, "cccd"), (same_cmnd, "cmnd")] {
+            let result = s.create_user(dup, audit("user_registered", "user")).await;
+            assert_eq!(result, Err(StoreError::Conflict(clash)));
+        }
+
+        // Nothing of the failed attempts is left: no account, no audit entry.
+        assert_eq!(s.user_id_by_lookup("cccd", &hash("cccd:2")).await.unwrap(), None);
+        assert_eq!(s.user_id_by_lookup("phone", &hash("phone:3")).await.unwrap(), None);
+        assert_eq!(s.user_id_by_lookup("phone", &hash("phone:4")).await.unwrap(), None);
+        assert_eq!(s.search_users("", 100).await.unwrap().len(), 1);
+        assert_eq!(last_seq(s).await, seq);
+
+        // And the store carries on.
+        user(s, "5", "Võ Văn Em").await;
+        assert_eq!(last_seq(s).await, seq + 1);
+    }
+
+    pub async fn accounts_without_cccd_or_cmnd_coexist(db: TestDb) {
+        let s = &db.store;
+        let mut ids = Vec::new();
+        for tag in ["1", "2", "3"] {
+            let mut u = new_user(tag, "Nguyễn Văn An");
+            u.cccd_sealed = None;
+            u.cccd_hash = None;
+            ids.push(s.create_user(u, audit("user_registered", "user")).await.unwrap());
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 3);
+    }
+
+    pub async fn registering_links_roster_lines_added_before(db: TestDb) {
+        let s = &db.store;
+        let agency = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let (a, b) = (unit(s, agency, "Phòng A").await, unit(s, agency, "Phòng B").await);
+        let lines = add_lines(
+            s,
+            vec![
+                (a, line("Nguyễn Văn An", Some("an"), None)),
+                (b, line("Nguyễn Văn An", None, Some("an"))),
+                (a, line("Trần Thị Bình", Some("binh"), Some("binh"))),
+                // Names Bình's phone and Chi's CCCD: whoever registers first gets it.
+                (b, line("Trần Thị Bình", Some("binh"), Some("chi"))),
+                (a, line("Không Có Số", None, None)),
+            ],
+        )
+        .await;
+        for id in &lines {
+            assert_eq!(linked_user(s, agency, *id).await, None);
+        }
+
+        let an = user(s, "an", "Nguyễn Văn An").await;
+        assert_eq!(linked_user(s, agency, lines[0]).await, Some(an), "linked by phone");
+        assert_eq!(linked_user(s, agency, lines[1]).await, Some(an), "linked by CCCD");
+        assert_eq!(linked_user(s, agency, lines[2]).await, None);
+
+        let binh = user(s, "binh", "Trần Thị Bình").await;
+        let chi = user(s, "chi", "Lê Thị Chi").await;
+        assert_eq!(linked_user(s, agency, lines[2]).await, Some(binh));
+        assert_eq!(linked_user(s, agency, lines[3]).await, Some(binh), "a linked line is not taken over");
+        assert_ne!(binh, chi);
+        assert_eq!(linked_user(s, agency, lines[4]).await, None);
+    }
+
+    pub async fn roster_lines_added_after_registration_are_linked(db: TestDb) {
+        let s = &db.store;
+        let an = user(s, "an", "Nguyễn Văn An").await;
+        let binh = user(s, "binh", "Trần Thị Bình").await;
+        let agency = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let (a, b) = (unit(s, agency, "Phòng A").await, unit(s, agency, "Phòng B").await);
+        let lines = add_lines(
+            s,
+            vec![
+                (a, line("Nguyễn Văn An", Some("an"), None)),
+                (a, line("Trần Thị Bình", None, Some("binh"))),
+                (a, line("Người Lạ", Some("nobody"), Some("nobody"))),
+                (a, line("Không Có Số", None, None)),
+                // Phone of one account, CCCD of another: the older account.
+                (b, line("Nguyễn Văn An", Some("an"), Some("binh"))),
+            ],
+        )
+        .await;
+        let mut got = Vec::new();
+        for id in lines {
+            got.push(linked_user(s, agency, id).await);
+        }
+        assert_eq!(got, [Some(an), Some(binh), None, None, Some(an)]);
+    }
+
+    /// A person registering while their office adds them to the roster: whichever commits second
+    /// must see the other, so the line always ends up linked (SQLite has one writer; PostgreSQL
+    /// must not let the two transactions miss each other).
+    pub async fn registering_while_being_rostered_always_links(db: TestDb) {
+        let s = &db.store;
+        let agency = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let unit = unit(s, agency, "Phòng A").await;
+        let mut tasks = Vec::new();
+        for i in 0..30 {
+            let tag = format!("p{i}");
+            let (registering, rostering) = (Arc::clone(s), Arc::clone(s));
+            let (tag1, tag2) = (tag.clone(), tag);
+            tasks.push(tokio::spawn(async move {
+                registering
+                    .create_user(new_user(&tag1, "Nguyễn Văn An"), audit("user_registered", "user"))
+                    .await
+                    .unwrap();
+            }));
+            tasks.push(tokio::spawn(async move {
+                let line = line("Nguyễn Văn An", Some(&tag2), None);
+                rostering.add_roster_entries(vec![(unit, line)], t(1), audit("roster_added", "unit")).await.unwrap();
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let roster = s.roster_of_agency(agency).await.unwrap();
+        assert_eq!(roster.len(), 30);
+        let unlinked = roster.iter().filter(|r| r.user_id.is_none()).count();
+        assert_eq!(unlinked, 0, "{unlinked} roster lines missed the account registered at the same time");
+    }
+
+    pub async fn credentials_are_found_by_phone_hash(db: TestDb) {
+        let s = &db.store;
+        let id = user(s, "1", "Nguyễn Văn An").await;
+        let expected = Credentials { user_id: id, password_hash: new_user("1", "Nguyễn Văn An").password_hash };
+        assert_eq!(s.credentials_by_phone(&hash("phone:1")).await.unwrap(), Some(expected));
+        assert_eq!(s.credentials_by_phone(&hash("phone:2")).await.unwrap(), None);
+        assert_eq!(s.credentials_by_phone(&hash("cccd:1")).await.unwrap(), None);
+    }
+
+    pub async fn user_ids_are_found_by_each_lookup_kind(db: TestDb) {
+        let s = &db.store;
+        let mut u = new_user("1", "Nguyễn Văn An");
+        u.cmnd_sealed = Some(sealed("cmnd:1"));
+        u.cmnd_hash = Some(hash("cmnd:1"));
+        let id = s.create_user(u, audit("user_registered", "user")).await.unwrap();
+        user(s, "2", "Trần Thị Bình").await;
+
+        assert_eq!(s.user_id_by_lookup("phone", &hash("phone:1")).await.unwrap(), Some(id));
+        assert_eq!(s.user_id_by_lookup("cccd", &hash("cccd:1")).await.unwrap(), Some(id));
+        assert_eq!(s.user_id_by_lookup("cmnd", &hash("cmnd:1")).await.unwrap(), Some(id));
+        // A hash only matches in its own column.
+        assert_eq!(s.user_id_by_lookup("phone", &hash("cccd:1")).await.unwrap(), None);
+        assert_eq!(s.user_id_by_lookup("cccd", &hash("phone:1")).await.unwrap(), None);
+        assert_eq!(s.user_id_by_lookup("phone", &hash("phone:9")).await.unwrap(), None);
+        assert_eq!(s.user_id_by_lookup("email", &hash("phone:1")).await.unwrap(), None);
+    }
+
+    pub async fn search_matches_a_substring_of_the_key(db: TestDb) {
+        let s = &db.store;
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        let binh = user(s, "2", "Trần Thị Bình").await;
+        let cuc = user(s, "3", "Nguyễn Thị Cúc").await;
+        let pham = user(s, "4", "Phạm Nguyên").await;
+        let an2 = user(s, "5", "Nguyễn Văn An").await;
+        s.mark_verified(cuc, None, "vneid", t(1), audit("identity_verified", "user")).await.unwrap();
+
+        let found = s.search_users("nguyen", 10).await.unwrap();
+        let summary = |id, name: &str, verified| UserSummary { id, full_name: name.to_owned(), verified };
+        assert_eq!(
+            found,
+            [
+                summary(cuc, "Nguyễn Thị Cúc", true),
+                summary(an, "Nguyễn Văn An", false),
+                summary(an2, "Nguyễn Văn An", false),
+                summary(pham, "Phạm Nguyên", false),
+            ],
+            "ordered by key, then id"
+        );
+        let ids = |v: Vec<UserSummary>| v.into_iter().map(|u| u.id).collect::<Vec<_>>();
+        assert_eq!(ids(s.search_users("thi", 10).await.unwrap()), [cuc, binh]);
+        assert_eq!(ids(s.search_users("van an", 10).await.unwrap()), [an, an2]);
+        assert_eq!(ids(s.search_users("nguyen", 2).await.unwrap()), [cuc, an]);
+        assert_eq!(ids(s.search_users("nguyen", 0).await.unwrap()), []);
+        assert_eq!(ids(s.search_users("zz", 10).await.unwrap()), []);
+        // SQLite's LIKE ignores ASCII case, and the PostgreSQL store matches it.
+        assert_eq!(ids(s.search_users("NGUYEN THI", 10).await.unwrap()), [cuc]);
+    }
+
+    pub async fn search_treats_wildcards_as_plain_text(db: TestDb) {
+        let s = &db.store;
+        user(s, "1", "Nguyễn Văn An").await;
+        user(s, "2", "Lê Bảo").await;
+        for query in ["n_uyen", "ng%an", "l_ bao", "%e b%o", "%", "_", "\\"] {
+            assert_eq!(s.search_users(query, 10).await.unwrap(), [], "{query:?} must not act as a pattern");
+        }
+    }
+
+    pub async fn mark_verified_records_who_and_how(db: TestDb) {
+        let s = &db.store;
+        let officer = user(s, "1", "Lê Thị Lan").await;
+        let citizen = user(s, "2", "Nguyễn Văn An").await;
+        let mut record = audit("identity_verified", "user");
+        record.actor = Some(officer);
+        record.subject = Some(citizen);
+        record.target_id = Some(citizen.to_string());
+        s.mark_verified(citizen, Some(officer), "in_person", t(5_000), record).await.unwrap();
+
+        let got = s.user(citizen).await.unwrap().unwrap();
+        assert_eq!(got.verified_at, Some(t(5_000)));
+        assert_eq!(got.verified_by, Some(officer));
+        assert_eq!(got.verification_method.as_deref(), Some("in_person"));
+        let e = latest(s).await.unwrap();
+        assert_eq!((e.action.as_str(), e.actor, e.subject), ("identity_verified", Some(officer), Some(citizen)));
+        assert_eq!(e.target_id, Some(citizen.to_string()));
+
+        // A check by an external service has no officer.
+        s.mark_verified(officer, None, "vneid", t(6_000), audit("identity_verified", "user")).await.unwrap();
+        let got = s.user(officer).await.unwrap().unwrap();
+        assert_eq!((got.verified_at, got.verified_by), (Some(t(6_000)), None));
+        assert_eq!(got.verification_method.as_deref(), Some("vneid"));
+
+        let seq = last_seq(s).await;
+        let missing = UserId(citizen.0 + officer.0 + 1000);
+        let result = s.mark_verified(missing, None, "vneid", t(7_000), audit("identity_verified", "user")).await;
+        assert_eq!(result, Err(StoreError::NotFound));
+        assert_eq!(last_seq(s).await, seq);
+    }
+
+    pub async fn set_password_replaces_the_hash_and_ends_every_session(db: TestDb) {
+        let s = &db.store;
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        let binh = user(s, "2", "Trần Thị Bình").await;
+        session(s, an, "a1", T0, t(3_600_000)).await;
+        session(s, an, "a2", T0, t(3_600_000)).await;
+        session(s, binh, "b1", T0, t(3_600_000)).await;
+
+        let mut record = audit("password_changed", "user");
+        record.at = t(10);
+        s.set_password(an, "$argon2id$new", record).await.unwrap();
+
+        let credentials = s.credentials_by_phone(&hash("phone:1")).await.unwrap().unwrap();
+        assert_eq!(credentials.password_hash, "$argon2id$new");
+        assert_eq!(s.session_by_token(&hash("token:a1"), t(20)).await.unwrap(), None);
+        assert_eq!(s.session_by_token(&hash("token:a2"), t(20)).await.unwrap(), None);
+        assert_eq!(s.sessions_of(an, t(20)).await.unwrap(), []);
+        assert!(s.session_by_token(&hash("token:b1"), t(20)).await.unwrap().is_some(), "others' sessions live on");
+        assert_eq!(latest(s).await.unwrap().action, "password_changed");
+
+        let seq = last_seq(s).await;
+        let missing = UserId(an.0 + binh.0 + 1000);
+        assert_eq!(s.set_password(missing, "x", audit("password_changed", "user")).await, Err(StoreError::NotFound));
+        assert_eq!(last_seq(s).await, seq);
+    }
+
+    pub async fn sessions_are_found_by_token_until_they_expire(db: TestDb) {
+        let s = &db.store;
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        let expires = t(3_600_000);
+        let id = session(s, an, "a1", T0, expires).await;
+        let e = latest(s).await.unwrap();
+        assert_eq!((e.action.as_str(), e.target_id.clone()), ("session_created", Some(id.to_string())));
+
+        let expected = SessionRecord {
+            id,
+            user_id: an,
+            kind: "web".to_owned(),
+            label: "Firefox (a1)".to_owned(),
+            ip: Some("198.51.100.4".to_owned()),
+            created_at: T0,
+            expires_at: expires,
+        };
+        assert_eq!(s.session_by_token(&hash("token:a1"), t(1)).await.unwrap(), Some(expected.clone()));
+        assert_eq!(s.session_by_token(&hash("token:a1"), Timestamp(expires.0 - 1)).await.unwrap(), Some(expected));
+        assert_eq!(s.session_by_token(&hash("token:a1"), expires).await.unwrap(), None, "expired at its end");
+        assert_eq!(s.session_by_token(&hash("token:zz"), t(1)).await.unwrap(), None);
+
+        let mut api = new_session(an, "api", T0, expires);
+        api.kind = "api";
+        api.ip = None;
+        s.create_session(api, audit("session_created", "session")).await.unwrap();
+        let got = s.session_by_token(&hash("token:api"), t(1)).await.unwrap().unwrap();
+        assert_eq!((got.kind.as_str(), got.ip), ("api", None));
+    }
+
+    pub async fn sessions_of_lists_live_sessions_newest_first(db: TestDb) {
+        let s = &db.store;
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        let binh = user(s, "2", "Trần Thị Bình").await;
+        let first = session(s, an, "1", T0, t(10_000)).await;
+        let second = session(s, an, "2", t(1_000), t(100_000)).await;
+        let third = session(s, an, "3", t(1_000), t(100_000)).await;
+        session(s, an, "old", T0, t(500)).await;
+        session(s, binh, "b", t(1_500), t(100_000)).await;
+
+        let ids = |v: Vec<SessionRecord>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(s.sessions_of(an, t(2_000)).await.unwrap()), [third, second, first]);
+        assert_eq!(ids(s.sessions_of(an, t(20_000)).await.unwrap()), [third, second]);
+        assert_eq!(ids(s.sessions_of(an, t(100_000)).await.unwrap()), []);
+    }
+
+    pub async fn a_token_hash_is_unique(db: TestDb) {
+        let s = &db.store;
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        session(s, an, "same", T0, t(10_000)).await;
+        let seq = last_seq(s).await;
+        let again =
+            s.create_session(new_session(an, "same", t(1), t(20_000)), audit("session_created", "session")).await;
+        assert_eq!(again, Err(StoreError::Conflict("record")));
+        assert_eq!(last_seq(s).await, seq);
+        assert_eq!(s.sessions_of(an, t(2)).await.unwrap().len(), 1);
+    }
+
+    pub async fn revoke_session_ends_only_the_owners_live_session(db: TestDb) {
+        let s = &db.store;
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        let binh = user(s, "2", "Trần Thị Bình").await;
+        let mine = session(s, an, "a", T0, t(100_000)).await;
+        let short = session(s, an, "short", T0, t(100)).await;
+        let theirs = session(s, binh, "b", T0, t(100_000)).await;
+        let seq = last_seq(s).await;
+        let revoke = || {
+            let mut record = audit("session_revoked", "session");
+            record.at = t(1_000);
+            record
+        };
+
+        assert_eq!(s.revoke_session(an, theirs, revoke()).await, Err(StoreError::NotFound));
+        assert!(s.session_by_token(&hash("token:b"), t(1_000)).await.unwrap().is_some());
+        assert_eq!(s.revoke_session(an, short, revoke()).await, Err(StoreError::NotFound), "already expired");
+        assert_eq!(last_seq(s).await, seq);
+
+        s.revoke_session(an, mine, revoke()).await.unwrap();
+        assert_eq!(s.session_by_token(&hash("token:a"), t(1_001)).await.unwrap(), None);
+        assert_eq!(latest(s).await.unwrap().action, "session_revoked");
+        assert_eq!(s.revoke_session(an, mine, revoke()).await, Err(StoreError::NotFound), "already revoked");
+        assert_eq!(last_seq(s).await, seq + 1);
+    }
+
+    pub async fn grants_are_added_once_listed_and_removed(db: TestDb) {
+        let s = &db.store;
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        let binh = user(s, "2", "Trần Thị Bình").await;
+        let agency = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let c1 = checkpoint(s, agency, "Cổng chính").await;
+        let c2 = checkpoint(s, agency, "Cổng phụ").await;
+        for grant in [
+            Grant::ProvinceAdmin,
+            Grant::Checker { checkpoint_id: c2 },
+            Grant::AgencyAdmin { agency_id: agency },
+            Grant::Checker { checkpoint_id: c1 },
+            Grant::HealthOfficial,
+        ] {
+            let seq = last_seq(s).await;
+            s.add_grant(an, grant, audit("role_granted", "user")).await.unwrap();
+            assert_eq!(latest(s).await.unwrap().seq, seq + 1);
+        }
+        let all = vec![
+            Grant::AgencyAdmin { agency_id: agency },
+            Grant::Checker { checkpoint_id: c1 },
+            Grant::Checker { checkpoint_id: c2 },
+            Grant::HealthOfficial,
+            Grant::ProvinceAdmin,
+        ];
+        assert_eq!(s.grants_of(an).await.unwrap(), all, "by role, then scope");
+        assert_eq!(s.grants_of(binh).await.unwrap(), []);
+
+        // Granting again changes nothing but is still recorded as an attempt.
+        let seq = last_seq(s).await;
+        s.add_grant(an, Grant::Checker { checkpoint_id: c1 }, audit("role_granted", "user")).await.unwrap();
+        assert_eq!(s.grants_of(an).await.unwrap(), all);
+        assert_eq!(last_seq(s).await, seq + 1);
+
+        s.remove_grant(an, Grant::Checker { checkpoint_id: c1 }, audit("role_revoked", "user")).await.unwrap();
+        assert_eq!(latest(s).await.unwrap().action, "role_revoked");
+        let without: Vec<_> = all.iter().filter(|g| **g != Grant::Checker { checkpoint_id: c1 }).cloned().collect();
+        assert_eq!(s.grants_of(an).await.unwrap(), without);
+
+        let seq = last_seq(s).await;
+        let again = s.remove_grant(an, Grant::Checker { checkpoint_id: c1 }, audit("role_revoked", "user")).await;
+        assert_eq!(again, Err(StoreError::NotFound));
+        let never = s.remove_grant(binh, Grant::HealthOfficial, audit("role_revoked", "user")).await;
+        assert_eq!(never, Err(StoreError::NotFound));
+        assert_eq!(last_seq(s).await, seq);
+    }
+
+    pub async fn count_province_admins_counts_accounts(db: TestDb) {
+        let s = &db.store;
+        assert_eq!(s.count_province_admins().await.unwrap(), 0);
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        let binh = user(s, "2", "Trần Thị Bình").await;
+        let chi = user(s, "3", "Lê Thị Chi").await;
+        for (who, grant) in [
+            (an, Grant::ProvinceAdmin),
+            (binh, Grant::ProvinceAdmin),
+            (binh, Grant::ProvinceAdmin),
+            (chi, Grant::HealthOfficial),
+        ] {
+            s.add_grant(who, grant, audit("role_granted", "user")).await.unwrap();
+        }
+        assert_eq!(s.count_province_admins().await.unwrap(), 2);
+        s.remove_grant(an, Grant::ProvinceAdmin, audit("role_revoked", "user")).await.unwrap();
+        assert_eq!(s.count_province_admins().await.unwrap(), 1);
+    }
+
+    pub async fn a_grant_for_a_missing_account_or_checkpoint_is_refused(db: TestDb) {
+        let s = &db.store;
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        let seq = last_seq(s).await;
+        let no_checkpoint = Grant::Checker { checkpoint_id: CheckpointId(999_999) };
+        let result = s.add_grant(an, no_checkpoint, audit("role_granted", "user")).await;
+        assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
+        let result = s.add_grant(UserId(999_999), Grant::HealthOfficial, audit("role_granted", "user")).await;
+        assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
+        assert_eq!(s.grants_of(an).await.unwrap(), []);
+        assert_eq!(last_seq(s).await, seq);
+    }
+
+    // ---- organisations ----
+
+    pub async fn agencies_are_created_listed_and_unique_by_code(db: TestDb) {
+        let s = &db.store;
+        let yte = agency(s, "SYT", "Sở Y tế").await;
+        let e = latest(s).await.unwrap();
+        assert_eq!((e.action.as_str(), e.target_id.clone()), ("agency_created", Some(yte.to_string())));
+        let ban = agency(s, "BDT", "Ban Dân tộc").await;
+        let benh_vien = agency(s, "BVTW", "bệnh viện Trung ương").await;
+        let uy_ban = agency(s, "UBND", "Ủy ban nhân dân tỉnh").await;
+        let same_name = agency(s, "SYT2", "Sở Y tế").await;
+
+        let expected = AgencyRecord {
+            id: yte,
+            name: "Sở Y tế".to_owned(),
+            code: "SYT".to_owned(),
+            address_scheme: "current".to_owned(),
+            address_unit: "19756".to_owned(),
+            address_street: "2 Trần Hưng Đạo".to_owned(),
+            created_at: T0,
+        };
+        assert_eq!(s.agency(yte).await.unwrap(), Some(expected));
+        assert_eq!(s.agency(AgencyId(999_999)).await.unwrap(), None);
+        // By name in code point order (SQLite's BINARY), whatever the database's locale.
+        let order: Vec<_> = s.agencies().await.unwrap().into_iter().map(|a| a.id).collect();
+        assert_eq!(order, [ban, yte, same_name, benh_vien, uy_ban]);
+
+        let seq = last_seq(s).await;
+        let dup = NewAgency {
+            name: "Sở Y tế mới".to_owned(),
+            code: "SYT".to_owned(),
+            address_scheme: "current".to_owned(),
+            address_unit: "19756".to_owned(),
+            address_street: "1 Lê Lợi".to_owned(),
+            created_at: T0,
+        };
+        assert_eq!(
+            s.create_agency(dup, audit("agency_created", "agency")).await,
+            Err(StoreError::Conflict("agency_code"))
+        );
+        assert_eq!(s.agencies().await.unwrap().len(), 5);
+        assert_eq!(last_seq(s).await, seq);
+    }
+
+    pub async fn units_are_created_listed_and_unique_by_name_in_an_agency(db: TestDb) {
+        let s = &db.store;
+        let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let b = agency(s, "SYT", "Sở Y tế").await;
+        let office = unit(s, a, "Văn phòng").await;
+        let e = latest(s).await.unwrap();
+        assert_eq!((e.action.as_str(), e.target_id.clone()), ("unit_created", Some(office.to_string())));
+        let staff = unit(s, a, "Phòng Tổ chức").await;
+        let desk = s.create_unit(a, Some(office), "Tổ Một cửa", audit("unit_created", "unit")).await.unwrap();
+        let it = unit(s, a, "bộ phận CNTT").await;
+        let other = unit(s, b, "Văn phòng").await;
+
+        assert_eq!(
+            s.unit(desk).await.unwrap(),
+            Some(UnitRecord { id: desk, agency_id: a, parent_id: Some(office), name: "Tổ Một cửa".to_owned() })
+        );
+        assert_eq!(s.unit(other).await.unwrap().map(|u| u.agency_id), Some(b));
+        assert_eq!(s.unit(UnitId(999_999)).await.unwrap(), None);
+        let order: Vec<_> = s.units_of(a).await.unwrap().into_iter().map(|u| u.id).collect();
+        assert_eq!(order, [staff, desk, office, it]);
+        assert_eq!(s.units_of(AgencyId(999_999)).await.unwrap(), []);
+
+        let seq = last_seq(s).await;
+        let dup = s.create_unit(a, None, "Văn phòng", audit("unit_created", "unit")).await;
+        assert_eq!(dup, Err(StoreError::Conflict("unit_name")));
+        // The schema's rule is (agency, name): a clash even under another parent.
+        let nested = s.create_unit(a, Some(desk), "Văn phòng", audit("unit_created", "unit")).await;
+        assert_eq!(nested, Err(StoreError::Conflict("unit_name")));
+        assert_eq!(s.units_of(a).await.unwrap().len(), 4);
+        assert_eq!(last_seq(s).await, seq);
+    }
+
+    pub async fn roster_lines_are_added_and_listed_by_unit_and_name(db: TestDb) {
+        let s = &db.store;
+        let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let b = agency(s, "SYT", "Sở Y tế").await;
+        let (pb, pa) = (unit(s, a, "Phòng B").await, unit(s, a, "Phòng A").await);
+        let elsewhere = unit(s, b, "Văn phòng").await;
+        let seq = last_seq(s).await;
+        let ids = s
+            .add_roster_entries(
+                vec![
+                    (pb, line("Trần Văn Cường", Some("1"), Some("1"))),
+                    (pa, line("Nguyễn Văn Zũ", Some("2"), None)),
+                    (pb, line("Lê Thị Dung", None, Some("3"))),
+                    (pa, line("Nguyễn Văn Zũ", Some("4"), None)),
+                    (pb, line("Đỗ Không Số", None, None)),
+                    (pb, line("Đỗ Không Số", None, None)),
+                    (elsewhere, line("Ở Nơi Khác", Some("1"), Some("1"))),
+                ],
+                t(50),
+                audit("roster_added", "unit"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 7);
+        assert_eq!(last_seq(s).await, seq + 1, "one entry for the whole batch");
+        assert_eq!(latest(s).await.unwrap().action, "roster_added");
+
+        let roster = s.roster_of_agency(a).await.unwrap();
+        assert_eq!(roster.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[1], ids[3], ids[2], ids[0], ids[4], ids[5]]);
+        let first = RosterEntryRecord {
+            id: ids[0],
+            unit_id: pb,
+            full_name: "Trần Văn Cường".to_owned(),
+            position: "Chuyên viên".to_owned(),
+            phone_sealed: Some(sealed("phone:1")),
+            cccd_sealed: Some(sealed("cccd:1")),
+            user_id: None,
+            added_at: t(50),
+        };
+        assert_eq!(roster.iter().find(|r| r.id == ids[0]), Some(&first));
+        let bare = roster.iter().find(|r| r.id == ids[4]).unwrap();
+        assert_eq!((bare.phone_sealed.clone(), bare.cccd_sealed.clone()), (None, None));
+        assert_eq!(roster_ids(s, b).await, [ids[6]]);
+        assert_eq!(roster_ids(s, AgencyId(999_999)).await, []);
+    }
+
+    pub async fn a_roster_batch_with_one_duplicate_adds_nothing(db: TestDb) {
+        let s = &db.store;
+        let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let (u1, u2) = (unit(s, a, "Phòng A").await, unit(s, a, "Phòng B").await);
+        let existing = add_lines(s, vec![(u1, line("Nguyễn Văn An", Some("p1"), Some("c1")))]).await;
+        let seq = last_seq(s).await;
+
+        let batches = [
+            (
+                vec![
+                    (u1, line("Trần Thị Bình", Some("p2"), None)),
+                    (u2, line("Nguyễn Văn An", Some("p1"), None)),
+                    (u1, line("Nguyễn Văn An", Some("p1"), None)),
+                ],
+                "roster_phone",
+            ),
+            (vec![(u2, line("Lê Chi", None, Some("c9"))), (u1, line("Lê Chi", None, Some("c1")))], "roster_cccd"),
+            (vec![(u2, line("Hai Lần", Some("p9"), None)), (u2, line("Hai Lần", Some("p9"), None))], "roster_phone"),
+        ];
+        for (batch, clash) in batches {
+            let result = s.add_roster_entries(batch, t(60), audit("roster_added", "unit")).await;
+            assert_eq!(result, Err(StoreError::Conflict(clash)));
+            assert_eq!(roster_ids(s, a).await, existing, "all or nothing");
+            assert_eq!(last_seq(s).await, seq);
+        }
+        // The same person in another unit is fine.
+        add_lines(s, vec![(u2, line("Nguyễn Văn An", Some("p1"), Some("c1")))]).await;
+        assert_eq!(roster_ids(s, a).await.len(), 2);
+    }
+
+    pub async fn roster_hashes_in_unit_lists_each_kind(db: TestDb) {
+        let s = &db.store;
+        let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let (u1, u2) = (unit(s, a, "Phòng A").await, unit(s, a, "Phòng B").await);
+        add_lines(
+            s,
+            vec![
+                (u1, line("Một", Some("p1"), Some("c1"))),
+                (u1, line("Hai", Some("p2"), None)),
+                (u1, line("Ba", None, Some("c3"))),
+                (u1, line("Bốn", None, None)),
+                (u2, line("Năm", Some("p9"), None)),
+            ],
+        )
+        .await;
+        let sorted = |mut v: Vec<Vec<u8>>| {
+            v.sort();
+            v
+        };
+        let phones = sorted(s.roster_hashes_in_unit(u1, "phone").await.unwrap());
+        assert_eq!(phones, [hash("phone:p1"), hash("phone:p2")]);
+        let cccds = sorted(s.roster_hashes_in_unit(u1, "cccd").await.unwrap());
+        assert_eq!(cccds, [hash("cccd:c1"), hash("cccd:c3")]);
+        assert_eq!(s.roster_hashes_in_unit(u2, "phone").await.unwrap(), [hash("phone:p9")]);
+        assert_eq!(s.roster_hashes_in_unit(u2, "cccd").await.unwrap(), Vec::<Vec<u8>>::new());
+        assert_eq!(s.roster_hashes_in_unit(u1, "email").await.unwrap(), Vec::<Vec<u8>>::new());
+        assert_eq!(s.roster_hashes_in_unit(UnitId(999_999), "phone").await.unwrap(), Vec::<Vec<u8>>::new());
+    }
+
+    pub async fn remove_roster_entry_is_scoped_to_the_agency(db: TestDb) {
+        let s = &db.store;
+        let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let b = agency(s, "SYT", "Sở Y tế").await;
+        let u = unit(s, a, "Phòng A").await;
+        let ids = add_lines(
+            s,
+            vec![(u, line("Nguyễn Văn An", Some("1"), None)), (u, line("Trần Thị Bình", Some("2"), None))],
+        )
+        .await;
+        let seq = last_seq(s).await;
+
+        let wrong = s.remove_roster_entry(b, ids[0], audit("roster_removed", "roster_entry")).await;
+        assert_eq!(wrong, Err(StoreError::NotFound));
+        assert_eq!(roster_ids(s, a).await, ids);
+        assert_eq!(last_seq(s).await, seq);
+
+        s.remove_roster_entry(a, ids[0], audit("roster_removed", "roster_entry")).await.unwrap();
+        assert_eq!(roster_ids(s, a).await, [ids[1]]);
+        assert_eq!(latest(s).await.unwrap().action, "roster_removed");
+        let again = s.remove_roster_entry(a, ids[0], audit("roster_removed", "roster_entry")).await;
+        assert_eq!(again, Err(StoreError::NotFound));
+        assert_eq!(last_seq(s).await, seq + 1);
+    }
+
+    pub async fn checkpoints_are_created_updated_and_listed(db: TestDb) {
+        let s = &db.store;
+        let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let b = agency(s, "SYT", "Sở Y tế").await;
+        let gate_fields =
+            CheckpointFields { default_stay_minutes: 60, ..fields("Cổng chính", CheckpointMode::Entry) };
+        let gate =
+            s.create_checkpoint(a, gate_fields.clone(), t(7), audit("checkpoint_created", "checkpoint")).await.unwrap();
+        let e = latest(s).await.unwrap();
+        assert_eq!((e.action.as_str(), e.target_id.clone()), ("checkpoint_created", Some(gate.to_string())));
+        let desk = checkpoint(s, a, "Bộ phận một cửa").await;
+        checkpoint(s, b, "Cổng Sở Y tế").await;
+
+        let record = CheckpointRecord { id: gate, agency_id: a, fields: gate_fields, created_at: t(7) };
+        assert_eq!(s.checkpoint(gate).await.unwrap(), Some(record));
+        assert_eq!(s.checkpoint(CheckpointId(999_999)).await.unwrap(), None);
+        let order: Vec<_> = s.checkpoints_of(a).await.unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(order, [desk, gate]);
+
+        let changed = CheckpointFields {
+            name: "Cổng phụ".to_owned(),
+            address_street: "4 Trần Hưng Đạo".to_owned(),
+            mode: CheckpointMode::Exit,
+            default_stay_minutes: 30,
+            active: false,
+        };
+        let mut record = audit("checkpoint_updated", "checkpoint");
+        record.target_id = Some(gate.to_string());
+        s.update_checkpoint(gate, changed.clone(), record).await.unwrap();
+        let got = s.checkpoint(gate).await.unwrap().unwrap();
+        assert_eq!((got.fields, got.created_at, got.agency_id), (changed.clone(), t(7), a));
+        let e = latest(s).await.unwrap();
+        assert_eq!((e.action.as_str(), e.target_id), ("checkpoint_updated", Some(gate.to_string())));
+
+        let seq = last_seq(s).await;
+        let missing =
+            s.update_checkpoint(CheckpointId(999_999), changed, audit("checkpoint_updated", "checkpoint")).await;
+        assert_eq!(missing, Err(StoreError::NotFound));
+        assert_eq!(last_seq(s).await, seq);
+    }
+
+    pub async fn checkers_of_lists_the_checkers_of_an_agencys_checkpoints(db: TestDb) {
+        let s = &db.store;
+        let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let b = agency(s, "SYT", "Sở Y tế").await;
+        let gate_b = checkpoint(s, a, "Cổng B").await;
+        let gate_a = checkpoint(s, a, "Cổng A").await;
+        let gate_x = checkpoint(s, b, "Cổng X").await;
+        let hung = user(s, "1", "Trần Văn Hùng").await;
+        let lan = user(s, "2", "Lê Thị Lan").await;
+        let minh = user(s, "3", "Nguyễn Văn Minh").await;
+        for (who, grant) in [
+            (hung, Grant::Checker { checkpoint_id: gate_b }),
+            (minh, Grant::Checker { checkpoint_id: gate_a }),
+            (lan, Grant::Checker { checkpoint_id: gate_a }),
+            (minh, Grant::Checker { checkpoint_id: gate_x }),
+            (hung, Grant::AgencyAdmin { agency_id: a }),
+            (lan, Grant::HealthOfficial),
+        ] {
+            s.add_grant(who, grant, audit("role_granted", "user")).await.unwrap();
+        }
+        let assignment = |user_id, name: &str, checkpoint_id| CheckerAssignment {
+            user_id,
+            full_name: name.to_owned(),
+            checkpoint_id,
+        };
+        assert_eq!(
+            s.checkers_of(a).await.unwrap(),
+            [
+                assignment(lan, "Lê Thị Lan", gate_a),
+                assignment(minh, "Nguyễn Văn Minh", gate_a),
+                assignment(hung, "Trần Văn Hùng", gate_b),
+            ]
+        );
+        assert_eq!(s.checkers_of(b).await.unwrap(), [assignment(minh, "Nguyễn Văn Minh", gate_x)]);
+        assert_eq!(s.checkers_of(AgencyId(999_999)).await.unwrap(), []);
+    }
+
+    // ---- the audit log ----
+
+    pub async fn every_write_appends_one_chained_entry(db: TestDb) {
+        let s = &db.store;
+        let mut expected = Vec::new();
+        let mut step = async |action: &'static str| {
+            expected.push(action);
+            let e = latest(s).await.unwrap();
+            assert_eq!((e.seq, e.action.as_str()), (expected.len() as i64, action), "after {action}");
+        };
+
+        let an = s.create_user(new_user("1", "Nguyễn Văn An"), audit("user_registered", "user")).await.unwrap();
+        step("user_registered").await;
+        let officer = s.create_user(new_user("2", "Lê Thị Lan"), audit("officer_registered", "user")).await.unwrap();
+        step("officer_registered").await;
+        s.mark_verified(an, Some(officer), "in_person", t(1), audit("identity_verified", "user")).await.unwrap();
+        step("identity_verified").await;
+        s.set_password(an, "$argon2id$new", audit("password_changed", "user")).await.unwrap();
+        step("password_changed").await;
+        let session =
+            s.create_session(new_session(an, "a", T0, t(100_000)), audit("session_created", "session")).await.unwrap();
+        step("session_created").await;
+        s.revoke_session(an, session, audit("session_revoked", "session")).await.unwrap();
+        step("session_revoked").await;
+        let agency = s
+            .create_agency(
+                NewAgency {
+                    name: "Sở Y tế".to_owned(),
+                    code: "SYT".to_owned(),
+                    address_scheme: "legacy".to_owned(),
+                    address_unit: "19756".to_owned(),
+                    address_street: "1 Lê Lợi".to_owned(),
+                    created_at: T0,
+                },
+                audit("agency_created", "agency"),
+            )
+            .await
+            .unwrap();
+        step("agency_created").await;
+        let unit = s.create_unit(agency, None, "Văn phòng", audit("unit_created", "unit")).await.unwrap();
+        step("unit_created").await;
+        let lines = s
+            .add_roster_entries(
+                vec![(unit, line("Nguyễn Văn An", Some("1"), None))],
+                t(2),
+                audit("roster_added", "unit"),
+            )
+            .await
+            .unwrap();
+        step("roster_added").await;
+        s.remove_roster_entry(agency, lines[0], audit("roster_removed", "roster_entry")).await.unwrap();
+        step("roster_removed").await;
+        let gate = s
+            .create_checkpoint(
+                agency,
+                fields("Cổng", CheckpointMode::Both),
+                t(3),
+                audit("checkpoint_created", "checkpoint"),
+            )
+            .await
+            .unwrap();
+        step("checkpoint_created").await;
+        s.update_checkpoint(
+            gate,
+            fields("Cổng chính", CheckpointMode::Entry),
+            audit("checkpoint_updated", "checkpoint"),
+        )
+        .await
+        .unwrap();
+        step("checkpoint_updated").await;
+        s.add_grant(officer, Grant::Checker { checkpoint_id: gate }, audit("role_granted", "user")).await.unwrap();
+        step("role_granted").await;
+        s.remove_grant(officer, Grant::Checker { checkpoint_id: gate }, audit("role_revoked", "user")).await.unwrap();
+        step("role_revoked").await;
+        let read = AuditRecord {
+            at: t(9_999),
+            actor: Some(officer),
+            ip: None,
+            action: "audit_viewed",
+            target_kind: "audit_log",
+            target_id: Some("all".to_owned()),
+            subject: Some(an),
+            details: json!({ "filter": { "actor": null }, "note": "Nguyễn \"quoted\"" }),
+        };
+        s.append_audit(read.clone()).await.unwrap();
+        step("audit_viewed").await;
+
+        let chain = whole_chain(s).await;
+        assert_eq!(chain.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), expected);
+        assert_eq!(chain[0].prev_hash, GENESIS_HASH);
+        assert_chain_intact(&chain);
+        let last = chain.last().unwrap();
+        assert_eq!(
+            (last.at, last.actor, last.ip.clone(), last.target_kind.as_str(), last.target_id.clone(), last.subject),
+            (read.at, read.actor, None, "audit_log", Some("all".to_owned()), Some(an))
+        );
+        assert_eq!(last.details, read.details.to_string(), "the details are stored as the text that was hashed");
+    }
+
+    pub async fn audit_entries_filter_and_page_newest_first(db: TestDb) {
+        let s = &db.store;
+        for (actor, subject, action) in [
+            (Some(1), Some(2), "a"),
+            (Some(1), None, "b"),
+            (None, Some(2), "a"),
+            (Some(3), Some(2), "b"),
+            (Some(1), Some(2), "a"),
+        ] {
+            let record =
+                AuditRecord { actor: actor.map(UserId), subject: subject.map(UserId), ..audit(action, "user") };
+            s.append_audit(record).await.unwrap();
+        }
+        let find = async |f: AuditFilter| seqs(&s.audit_entries(f).await.unwrap());
+        let all = AuditFilter { limit: 10, ..AuditFilter::default() };
+        assert_eq!(find(all.clone()).await, [5, 4, 3, 2, 1]);
+        assert_eq!(find(AuditFilter { actor: Some(UserId(1)), ..all.clone() }).await, [5, 2, 1]);
+        assert_eq!(find(AuditFilter { subject: Some(UserId(2)), ..all.clone() }).await, [5, 4, 3, 1]);
+        assert_eq!(find(AuditFilter { action: Some("a".to_owned()), ..all.clone() }).await, [5, 3, 1]);
+        assert_eq!(
+            find(AuditFilter { actor: Some(UserId(1)), action: Some("a".to_owned()), ..all.clone() }).await,
+            [5, 1]
+        );
+        assert_eq!(find(AuditFilter { actor: Some(UserId(9)), ..all.clone() }).await, [0_i64; 0]);
+        assert_eq!(find(AuditFilter { before_seq: Some(4), ..all.clone() }).await, [3, 2, 1]);
+        assert_eq!(find(AuditFilter { limit: 0, ..all.clone() }).await, [0_i64; 0]);
+        let page = |before_seq| AuditFilter { before_seq, limit: 2, ..AuditFilter::default() };
+        assert_eq!(find(page(None)).await, [5, 4]);
+        assert_eq!(find(page(Some(4))).await, [3, 2]);
+        assert_eq!(find(page(Some(2))).await, [1]);
+        assert_eq!(find(page(Some(1))).await, [0_i64; 0]);
+        assert_eq!(find(AuditFilter { subject: Some(UserId(2)), ..page(Some(5)) }).await, [4, 3]);
+
+        let entry = s.audit_entries(AuditFilter { actor: Some(UserId(3)), ..all }).await.unwrap();
+        assert_eq!(entry.len(), 1);
+        assert_eq!(
+            (entry[0].actor, entry[0].subject, entry[0].action.as_str()),
+            (Some(UserId(3)), Some(UserId(2)), "b")
+        );
+        assert_eq!((entry[0].target_kind.as_str(), entry[0].target_id.clone()), ("user", None));
+    }
+
+    pub async fn audit_chain_reads_in_order_from_a_seq(db: TestDb) {
+        let s = &db.store;
+        assert_eq!(whole_chain(s).await, []);
+        for action in ["a", "b", "c", "d", "e"] {
+            s.append_audit(audit(action, "audit_log")).await.unwrap();
+        }
+        assert_eq!(seqs(&s.audit_chain(1, 100).await.unwrap()), [1, 2, 3, 4, 5]);
+        assert_eq!(seqs(&s.audit_chain(3, 2).await.unwrap()), [3, 4]);
+        assert_eq!(seqs(&s.audit_chain(5, 10).await.unwrap()), [5]);
+        assert_eq!(seqs(&s.audit_chain(6, 10).await.unwrap()), [0_i64; 0]);
+        assert_eq!(seqs(&s.audit_chain(1, 0).await.unwrap()), [0_i64; 0]);
+        let chain = whole_chain(s).await;
+        assert_eq!(chain.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "d", "e"]);
+        assert_chain_intact(&chain);
+        // The newest-first view holds the very same entries.
+        let mut newest_first = s.audit_entries(AuditFilter { limit: 100, ..AuditFilter::default() }).await.unwrap();
+        newest_first.reverse();
+        assert_eq!(newest_first, chain);
+    }
+
+    pub async fn concurrent_writes_keep_one_unbroken_chain(db: TestDb) {
+        let mut tasks = Vec::new();
+        for task in 0..8 {
+            let s = Arc::clone(&db.store);
+            tasks.push(tokio::spawn(async move {
+                for i in 0..10 {
+                    if task % 2 == 0 && i % 5 == 0 {
+                        let tag = format!("{task}-{i}");
+                        s.create_user(new_user(&tag, "Nguyễn Văn An"), audit("user_registered", "user")).await.unwrap();
+                    } else {
+                        s.append_audit(audit("audit_viewed", "audit_log")).await.unwrap();
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let chain = whole_chain(&db.store).await;
+        assert_eq!(chain.len(), 80);
+        assert_chain_intact(&chain);
+        assert_eq!(chain.iter().filter(|e| e.action == "user_registered").count(), 8);
+    }
+
+    pub async fn the_audit_log_refuses_update_and_delete(db: TestDb) {
+        let s = &db.store;
+        for action in ["a", "b"] {
+            s.append_audit(audit(action, "audit_log")).await.unwrap();
+        }
+        let before = whole_chain(s).await;
+        let mut tampering = vec![
+            "UPDATE audit_log SET action = 'forged' WHERE seq = 1",
+            "UPDATE audit_log SET details = '{}'",
+            "DELETE FROM audit_log WHERE seq = 2",
+            "DELETE FROM audit_log",
+        ];
+        if db.engine.as_str() == "postgres" {
+            tampering.push("TRUNCATE audit_log");
+        }
+        for sql in tampering {
+            let result = db.execute_raw(sql).await;
+            let message = result.map_err(|e| e.to_string()).err();
+            assert!(message.as_deref().is_some_and(|m| m.contains("append-only")), "{sql}: {message:?}");
+        }
+        assert_eq!(whole_chain(s).await, before);
+        // Appending still works.
+        s.append_audit(audit("c", "audit_log")).await.unwrap();
+        assert_chain_intact(&whole_chain(s).await);
+    }
+
+    // ---- the store itself ----
+
+    pub async fn ping_engine_and_pool_stats(db: TestDb) {
+        let s = &db.store;
+        s.ping().await.unwrap();
+        assert_eq!(s.engine(), db.engine.as_str());
+        let stats = s.pool_stats();
+        assert!(stats.size >= 1, "{stats:?}");
+        assert!(stats.idle <= stats.size, "{stats:?}");
+    }
+
+    pub async fn is_empty_until_an_account_exists(db: TestDb) {
+        let s = &db.store;
+        assert!(s.is_empty().await.unwrap());
+        s.append_audit(audit("audit_viewed", "audit_log")).await.unwrap();
+        assert!(s.is_empty().await.unwrap(), "audit entries alone do not count");
+        user(s, "1", "Nguyễn Văn An").await;
+        assert!(!s.is_empty().await.unwrap());
+    }
+
+    pub async fn is_empty_until_an_agency_exists(db: TestDb) {
+        let s = &db.store;
+        assert!(s.is_empty().await.unwrap());
+        agency(s, "SYT", "Sở Y tế").await;
+        assert!(!s.is_empty().await.unwrap());
+    }
+
+    pub async fn migrate_reports_the_applied_migrations_and_changes_nothing(db: TestDb) {
+        let s = &db.store;
+        user(s, "1", "Nguyễn Văn An").await;
+        assert_eq!(db.migrate().await, Ok(1));
+        assert_eq!(db.migrate().await, Ok(1));
+        assert_eq!(s.search_users("", 10).await.unwrap().len(), 1);
+        assert_chain_intact(&whole_chain(s).await);
+    }
+
+    pub async fn a_second_instance_sees_the_first_ones_writes(db: TestDb) {
+        let other = db.open_another().await.unwrap();
+        let id = user(&db.store, "1", "Nguyễn Văn An").await;
+        assert_eq!(other.user_id_by_lookup("phone", &hash("phone:1")).await.unwrap(), Some(id));
+        assert_eq!(last_seq(&other).await, 1);
+    }
+}
+
+vaora_testkit::each_engine!(cases =>
+    create_user_stores_every_field,
+    create_user_audits_the_account_as_its_own_actor,
+    create_user_refuses_a_taken_phone_cccd_or_cmnd,
+    accounts_without_cccd_or_cmnd_coexist,
+    registering_links_roster_lines_added_before,
+    roster_lines_added_after_registration_are_linked,
+    registering_while_being_rostered_always_links,
+    credentials_are_found_by_phone_hash,
+    user_ids_are_found_by_each_lookup_kind,
+    search_matches_a_substring_of_the_key,
+    search_treats_wildcards_as_plain_text,
+    mark_verified_records_who_and_how,
+    set_password_replaces_the_hash_and_ends_every_session,
+    sessions_are_found_by_token_until_they_expire,
+    sessions_of_lists_live_sessions_newest_first,
+    a_token_hash_is_unique,
+    revoke_session_ends_only_the_owners_live_session,
+    grants_are_added_once_listed_and_removed,
+    count_province_admins_counts_accounts,
+    a_grant_for_a_missing_account_or_checkpoint_is_refused,
+    agencies_are_created_listed_and_unique_by_code,
+    units_are_created_listed_and_unique_by_name_in_an_agency,
+    roster_lines_are_added_and_listed_by_unit_and_name,
+    a_roster_batch_with_one_duplicate_adds_nothing,
+    roster_hashes_in_unit_lists_each_kind,
+    remove_roster_entry_is_scoped_to_the_agency,
+    checkpoints_are_created_updated_and_listed,
+    checkers_of_lists_the_checkers_of_an_agencys_checkpoints,
+    every_write_appends_one_chained_entry,
+    audit_entries_filter_and_page_newest_first,
+    audit_chain_reads_in_order_from_a_seq,
+    concurrent_writes_keep_one_unbroken_chain,
+    the_audit_log_refuses_update_and_delete,
+    ping_engine_and_pool_stats,
+    is_empty_until_an_account_exists,
+    is_empty_until_an_agency_exists,
+    migrate_reports_the_applied_migrations_and_changes_nothing,
+    a_second_instance_sees_the_first_ones_writes,
+);
+
+/// Several stores on one database: server instances on PostgreSQL, or on SQLite an admin command
+/// beside `serve` (SQLite has one writer at a time).
+mod shared_database {
+    use super::fixtures::*;
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_instances_writing_at_once_keep_one_unbroken_chain() {
+        two_instances_write_at_once(TestDb::postgres().await).await;
+    }
+
+    /// Two stores on one SQLite file: an admin command writing beside `serve`. `BEGIN IMMEDIATE`
+    /// makes the second writer wait for the lock instead of failing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_sqlite_stores_on_one_file_keep_one_unbroken_chain() {
+        two_instances_write_at_once(TestDb::sqlite().await).await;
+    }
+
+    async fn two_instances_write_at_once(db: TestDb) {
+        let other = db.open_another().await.unwrap();
+        let mut tasks = Vec::new();
+        for task in 0..8 {
+            let s = if task % 2 == 0 { Arc::clone(&db.store) } else { Arc::clone(&other) };
+            tasks.push(tokio::spawn(async move {
+                for i in 0..10 {
+                    if i % 4 == 0 {
+                        let tag = format!("{task}-{i}");
+                        s.create_user(new_user(&tag, "Nguyễn Văn An"), audit("user_registered", "user")).await.unwrap();
+                    } else {
+                        s.append_audit(audit("audit_viewed", "audit_log")).await.unwrap();
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let chain = whole_chain(&db.store).await;
+        assert_eq!(chain.len(), 80);
+        assert_chain_intact(&chain);
+    }
+}
