@@ -68,10 +68,21 @@ impl Secrets {
     /// Encrypts `plaintext`; `context` (e.g. `user.cccd`) is bound as associated data so that a
     /// sealed value cannot be moved to another column.
     pub fn seal(&self, context: &str, plaintext: &str) -> Vec<u8> {
+        self.seal_bytes(context, plaintext.as_bytes())
+    }
+
+    /// Decrypts what [`Secrets::seal`] produced with the same context.
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<String, AppError> {
+        let pt = self.open_bytes(context, sealed)?;
+        String::from_utf8(pt).map_err(|_| AppError::internal(format!("a sealed {context} field is not text")))
+    }
+
+    /// Encrypts bytes (a private key), like [`Secrets::seal`].
+    pub fn seal_bytes(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
         let cipher = XChaCha20Poly1305::new((&self.field_key).into());
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let payload = Payload { msg: plaintext.as_bytes(), aad: context.as_bytes() };
+        let payload = Payload { msg: plaintext, aad: context.as_bytes() };
         let ct = cipher
             .encrypt(XNonce::from_slice(&nonce), payload)
             .unwrap_or_else(|_| unreachable!("encryption of a short field cannot fail"));
@@ -82,16 +93,15 @@ impl Secrets {
         out
     }
 
-    /// Decrypts what [`Secrets::seal`] produced with the same context.
-    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<String, AppError> {
+    /// Decrypts what [`Secrets::seal_bytes`] (or [`Secrets::seal`]) produced.
+    pub fn open_bytes(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, AppError> {
         let fail = || AppError::internal(format!("a sealed {context} field does not open"));
         if sealed.len() < 1 + 24 + 16 || sealed[0] != SEALED_V1 {
             return Err(fail());
         }
         let cipher = XChaCha20Poly1305::new((&self.field_key).into());
         let payload = Payload { msg: &sealed[25..], aad: context.as_bytes() };
-        let pt = cipher.decrypt(XNonce::from_slice(&sealed[1..25]), payload).map_err(|_| fail())?;
-        String::from_utf8(pt).map_err(|_| fail())
+        cipher.decrypt(XNonce::from_slice(&sealed[1..25]), payload).map_err(|_| fail())
     }
 
     /// The keyed hash used to find a record by an exact value, e.g. `lookup("phone", "+8491…")`.

@@ -6,10 +6,12 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod checkins;
 pub mod clock;
 pub mod crypto;
 pub mod demo;
 pub mod error;
+pub mod keys;
 pub mod orgs;
 pub mod roster_import;
 pub mod store;
@@ -31,6 +33,8 @@ pub struct Settings {
     pub api_token_seconds: i64,
     /// The public base URL (used in QR codes and links).
     pub public_base_url: String,
+    /// How many days visits, scans and declarations are kept.
+    pub retention_days: i64,
 }
 
 impl Default for Settings {
@@ -39,6 +43,7 @@ impl Default for Settings {
             web_session_seconds: 14 * 24 * 3600,
             api_token_seconds: 90 * 24 * 3600,
             public_base_url: "http://127.0.0.1:8080".to_owned(),
+            retention_days: 28,
         }
     }
 }
@@ -52,6 +57,7 @@ pub struct App {
     hashing: PasswordHashing,
     settings: Arc<Settings>,
     limiter: accounts::SignInLimiter,
+    keyring: keys::Keyring,
     dummy: Arc<std::sync::OnceLock<String>>,
 }
 
@@ -71,6 +77,7 @@ impl App {
             hashing,
             settings: Arc::new(settings),
             limiter: accounts::SignInLimiter::default(),
+            keyring: keys::Keyring::default(),
             dummy: Arc::default(),
         }
     }

@@ -475,7 +475,7 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything a use case may need from storage.
 #[async_trait]
-pub trait Store: AccountStore + OrgStore + AuditStore + std::fmt::Debug + Send + Sync {
+pub trait Store: AccountStore + OrgStore + AuditStore + CheckinStore + std::fmt::Debug + Send + Sync {
     /// Answers if the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// The pool's size.
@@ -484,4 +484,186 @@ pub trait Store: AccountStore + OrgStore + AuditStore + std::fmt::Debug + Send +
     fn engine(&self) -> &'static str;
     /// Whether the database holds no account and no agency (the demo loads only into such a one).
     async fn is_empty(&self) -> StoreResult<bool>;
+}
+
+/// A signing key as stored: the private half sealed with the master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// The key id carried by codes (1–65535).
+    pub id: u16,
+    /// `pass` (short-lived personal passes) or `venue` (long-lived poster codes).
+    pub purpose: String,
+    /// The 32-byte Ed25519 public key.
+    pub public_key: Vec<u8>,
+    /// The 32-byte private key, sealed.
+    pub private_sealed: Vec<u8>,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// It signs until then (`None`: it is the active key of its purpose).
+    pub sign_until: Option<Timestamp>,
+    /// It verifies until then (`None`: indefinitely).
+    pub verify_until: Option<Timestamp>,
+}
+
+/// One of a checkpoint's venue codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenueGeneration {
+    /// Which code (from 1).
+    pub generation: u32,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// Old posters with it work until then; `None` for the current code.
+    pub valid_until: Option<Timestamp>,
+}
+
+/// A printed card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardRecord {
+    /// Id.
+    pub id: i64,
+    /// Holder.
+    pub user_id: UserId,
+    /// The number printed on it, e.g. `TTH-000123`.
+    pub number: String,
+    /// When issued.
+    pub issued_at: Timestamp,
+    /// When revoked.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// The answer a scan gets, stored with it so that a resubmission gets the same answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanAnswer {
+    /// `green`, `amber` or `red`.
+    pub colour: String,
+    /// Why it is not green (a stable code), if it is not.
+    pub reason: Option<String>,
+    /// Family-name initial and given name, when the person is known.
+    pub display_name: Option<String>,
+}
+
+/// One scan to record: the visit it makes (if any) and its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanWrite {
+    /// The client's id for the scan: resubmitting it returns the first answer.
+    pub client_id: String,
+    /// The checker who scanned, or `None` for a self check-in.
+    pub checker: Option<UserId>,
+    /// Where.
+    pub checkpoint_id: CheckpointId,
+    /// The checkpoint's mode.
+    pub mode: CheckpointMode,
+    /// The checkpoint's default stay, in milliseconds.
+    pub stay_ms: i64,
+    /// Whose visit, when the code was valid.
+    pub user_id: Option<UserId>,
+    /// When it was scanned (the client's time, already checked).
+    pub scanned_at: Timestamp,
+    /// When the server received it.
+    pub received_at: Timestamp,
+    /// `pass`, `card`, `self` or `unknown`.
+    pub kind: &'static str,
+    /// Identifies the exact pass, for "already used".
+    pub pass_digest: Option<Vec<u8>>,
+    /// The answer if nothing stored changes it.
+    pub answer: ScanAnswer,
+}
+
+/// What became of a scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanOutcome {
+    /// The answer (the stored one for a resubmission).
+    pub answer: ScanAnswer,
+    /// The visit it started, extended or closed.
+    pub visit_id: Option<i64>,
+    /// Whether this client id had been recorded before.
+    pub resubmitted: bool,
+    /// When it was scanned (the first submission's time for a resubmission).
+    pub scanned_at: Timestamp,
+}
+
+/// A visit: a stay at a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitRecord {
+    /// Id.
+    pub id: i64,
+    /// Who.
+    pub user_id: UserId,
+    /// Where.
+    pub checkpoint_id: CheckpointId,
+    /// From.
+    pub started_at: Timestamp,
+    /// Until (the default stay's end while the visit is open).
+    pub ended_at: Timestamp,
+    /// `stay` (open, or ended by the default stay), `checkout`, `exit` or `moved`.
+    pub end_reason: String,
+}
+
+/// Keys, pseudonyms, cards, venue codes, scans and visits.
+#[async_trait]
+pub trait CheckinStore: Send + Sync {
+    /// Every signing key, by id.
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Adds a key and, in the same transaction, ends the signing of the purpose's previous active
+    /// key at `key.created_at` (it keeps verifying until `old_verify_until`).
+    async fn add_signing_key(
+        &self,
+        key: SigningKeyRecord,
+        old_verify_until: Option<Timestamp>,
+        audit: AuditRecord,
+    ) -> StoreResult<()>;
+
+    /// The person's pass pseudonym, made from `fresh` on first use.
+    async fn pseudonym_of(&self, user: UserId, fresh: &[u8]) -> StoreResult<Vec<u8>>;
+    /// The person a pseudonym stands for, with their full name.
+    async fn user_by_pseudonym(&self, pseudonym: &[u8]) -> StoreResult<Option<(UserId, String)>>;
+    /// The session's pass tag, made from `fresh` on first use.
+    async fn session_pass_tag(&self, session: SessionId, fresh: &[u8]) -> StoreResult<Vec<u8>>;
+    /// The owner of the session with this pass tag, if it is live at `at`.
+    async fn live_session_by_tag(&self, tag: &[u8], at: Timestamp) -> StoreResult<Option<UserId>>;
+
+    /// A checkpoint's venue codes, newest first (none until the first is made).
+    async fn venue_generations(&self, checkpoint: CheckpointId) -> StoreResult<Vec<VenueGeneration>>;
+    /// Makes a new current code; the codes that were current stay valid until `old_valid_until`.
+    async fn rotate_venue_code(
+        &self,
+        checkpoint: CheckpointId,
+        at: Timestamp,
+        old_valid_until: Timestamp,
+        audit: AuditRecord,
+    ) -> StoreResult<u32>;
+
+    /// Issues a card, revoking the holder's earlier cards; `Conflict("card_number")` on a clash.
+    async fn issue_card(
+        &self,
+        user: UserId,
+        number: &str,
+        secret_hash: &[u8],
+        at: Timestamp,
+        audit: AuditRecord,
+    ) -> StoreResult<CardRecord>;
+    /// The card whose secret hashes to this.
+    async fn card_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<CardRecord>>;
+    /// A person's cards, newest first.
+    async fn cards_of(&self, user: UserId) -> StoreResult<Vec<CardRecord>>;
+    /// Revokes a card; `NotFound` if there is none or it was revoked already.
+    async fn revoke_card(&self, id: i64, at: Timestamp, audit: AuditRecord) -> StoreResult<()>;
+    /// How many cards were ever issued (for card numbers).
+    async fn count_cards(&self) -> StoreResult<i64>;
+
+    /// Records scans in order, in one transaction: each is idempotent by client id, a pass is
+    /// accepted once per checkpoint (`pass_already_used` otherwise), and a valid one starts,
+    /// extends or closes a visit. When this returns, everything is durably committed.
+    async fn record_scans(&self, scans: Vec<ScanWrite>) -> StoreResult<Vec<ScanOutcome>>;
+    /// Ends the person's open visit at `at` (`checkout`); `None` if none is open.
+    async fn check_out(&self, user: UserId, at: Timestamp) -> StoreResult<Option<VisitRecord>>;
+    /// The person's visits that started in `[from, to)`, newest first.
+    async fn visits_of(&self, user: UserId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<VisitRecord>>;
+    /// The visits at a checkpoint that overlap `[from, to)`, by start (index-driven; tracing uses it).
+    async fn visits_at(
+        &self,
+        checkpoint: CheckpointId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<VisitRecord>>;
 }

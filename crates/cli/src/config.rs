@@ -63,6 +63,7 @@ pub struct FileConfig {
     master_key: Option<Secret>,
     trust_forwarded_for: Option<bool>,
     log: Option<String>,
+    retention_days: Option<i64>,
     #[serde(default)]
     sessions: SessionsConfig,
     #[serde(default)]
@@ -152,6 +153,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// The log filter.
     pub log: String,
+    /// Days visits, scans and declarations are kept.
+    pub retention_days: i64,
     /// Session lifetimes.
     pub sessions: SessionsConfig,
     /// Password hashing cost.
@@ -247,6 +250,10 @@ impl Config {
                 message: "must start with http:// or https://".into(),
             });
         }
+        let retention_days = file.retention_days.unwrap_or(28);
+        if !(1..=365).contains(&retention_days) {
+            return Err(ConfigError::Invalid { key: "retention_days", message: "keep data 1 to 365 days".into() });
+        }
         if file.sessions.web_days < 1 || file.sessions.api_days < 1 {
             return Err(ConfigError::Invalid {
                 key: "sessions",
@@ -267,6 +274,7 @@ impl Config {
             master_key: env_key.map(Secret).or(file.master_key),
             trust_forwarded_for: env_trust.or(file.trust_forwarded_for).unwrap_or(false),
             log: env_log.or(file.log).unwrap_or_else(|| "info,sqlx=warn,tower_http=info".into()),
+            retention_days,
             sessions: file.sessions,
             passwords: file.passwords,
         })
@@ -302,6 +310,9 @@ trust_forwarded_for = false
 
 # Log filter (VAORA_LOG), in tracing's EnvFilter syntax.
 log = "info,sqlx=warn,tower_http=info"
+
+# How many days visits, scans and health declarations are kept (real systems kept 10 to 28).
+retention_days = 28
 
 [sessions]
 # How long a browser stays signed in, and how long an API token (app, kiosk) lives.

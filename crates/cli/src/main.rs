@@ -72,6 +72,24 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Personal passes and venue codes.
+    Pass {
+        #[command(subcommand)]
+        command: PassCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PassCommand {
+    /// Verify a pass or venue code offline, as a third-party kiosk would, and print the verdict as
+    /// JSON (exit code 1 when it is not valid).
+    Verify {
+        /// The scanned text (`VP1…`, `VV1…` or a venue URL).
+        code: String,
+        /// The published keys: a URL (`…/.well-known/vaora-keys.json`) or a file.
+        #[arg(long)]
+        keys: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +196,7 @@ async fn build_app(cfg: &Config) -> Result<App, String> {
         web_session_seconds: cfg.sessions.web_days * 86_400,
         api_token_seconds: cfg.sessions.api_days * 86_400,
         public_base_url: cfg.public_base_url.clone(),
+        retention_days: cfg.retention_days,
     };
     let hashing = PasswordHashing { memory_kib: cfg.passwords.memory_kib, iterations: cfg.passwords.iterations };
     Ok(App::new(store, Arc::new(SystemClock), Secrets::from_master_key(key), hashing, settings))
@@ -230,6 +249,13 @@ async fn run(cli: Cli) -> Result<(), String> {
         data_dir: cli.global.data_dir.clone(),
     };
     match cli.command {
+        Command::Pass { command: PassCommand::Verify { code, keys } } => {
+            let keys = load_keys(&keys)?;
+            let verdict =
+                vaora_app::checkins::verify_offline(&code, &keys, vaora_domain::Timestamp::from(chrono::Utc::now()));
+            println!("{}", serde_json::to_string(&verdict).map_err(|e| e.to_string())?);
+            return if verdict.valid { Ok(()) } else { Err(verdict.error.unwrap_or_default()) };
+        }
         Command::Config { command: ConfigCommand::Example } => {
             print!("{}", config::EXAMPLE);
             return Ok(());
@@ -245,6 +271,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve { demo, .. } => {
             let app = build_app(&cfg).await?;
+            app.ensure_signing_keys().await.map_err(|e| format!("signing keys: {}", e.message))?;
             if demo {
                 match app.load_demo(2021, rand::random()).await {
                     Ok(summary) => print_demo(&summary, false),
@@ -325,8 +352,25 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Err(format!("the audit log was tampered with at entry {}", report.broken_at.unwrap_or_default()))
             }
         }
-        Command::Config { .. } => Ok(()),
+        Command::Config { .. } | Command::Pass { .. } => Ok(()),
     }
+}
+
+/// A published key set from a URL or a file.
+fn load_keys(source: &str) -> Result<vaora_app::keys::KeySet, String> {
+    let text = if source.starts_with("http://") || source.starts_with("https://") {
+        ureq::get(source)
+            .call()
+            .map_err(|e| format!("cannot fetch {source}: {e}"))?
+            .body_mut()
+            .with_config()
+            .limit(1024 * 1024)
+            .read_to_string()
+            .map_err(|e| format!("cannot read {source}: {e}"))?
+    } else {
+        std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))?
+    };
+    serde_json::from_str(&text).map_err(|e| format!("{source} is not a vaora key set: {e}"))
 }
 
 /// The database URL without any password, for logs.

@@ -62,11 +62,16 @@ fn serve(global: &[&str], extra: &[&str]) -> Server {
 
 /// One HTTP/1.1 request over a plain socket: (status, body).
 fn http(addr: &str, method: &str, path: &str, json: Option<&str>) -> (u16, String) {
+    http_as(addr, method, path, json, None)
+}
+
+fn http_as(addr: &str, method: &str, path: &str, json: Option<&str>, token: Option<&str>) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let body = json.unwrap_or("");
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).unwrap();
@@ -111,6 +116,35 @@ fn serve_with_demo_on_sqlite_then_every_printed_account_signs_in() {
         assert_eq!(status, 201, "{role} cannot sign in: {body}");
     }
     assert!(dir.join("vaora.db").exists() && dir.join("master.key").exists());
+    // A third-party kiosk verifies a pass offline with the published keys, from the URL or a file.
+    let (_, citizen_phone, citizen_password) = accounts.iter().find(|a| a.0 == "citizen").unwrap();
+    let (_, session) = http(
+        &server.addr,
+        "POST",
+        "/api/v1/sessions",
+        Some(&format!("{{\"phone\":\"{citizen_phone}\",\"password\":\"{citizen_password}\"}}")),
+    );
+    let token = session.split("\"token\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let (status, pass) = http_as(&server.addr, "POST", "/api/v1/passes", Some(""), Some(&token));
+    assert_eq!(status, 201, "{pass}");
+    let code = pass.split("\"code\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let keys_url = format!("http://{}/.well-known/vaora-keys.json", server.addr);
+    let out = vaora().args(["pass", "verify", &code, "--keys", &keys_url]).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let verdict = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(verdict.contains("\"valid\":true") && verdict.contains("\"pseudonym\":\""), "{verdict}");
+    let keys_file = dir.join("keys.json");
+    std::fs::write(&keys_file, http(&server.addr, "GET", "/.well-known/vaora-keys.json", None).1).unwrap();
+    let mut forged = code.into_bytes();
+    forged[40] = if forged[40] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    let out = vaora().args(["pass", "verify", &forged, "--keys", keys_file.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"valid\":false"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     drop(server);
     // The chain of everything the demo wrote is intact; a second start does not load the demo again.
     let out = vaora().args(["--data-dir", dir.to_str().unwrap(), "audit", "verify"]).output().unwrap();

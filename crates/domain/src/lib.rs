@@ -6,6 +6,7 @@
 pub mod admin_units;
 pub mod audit;
 pub mod cccd;
+pub mod codes;
 pub mod ids;
 pub mod org;
 pub mod password;

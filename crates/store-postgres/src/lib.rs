@@ -20,6 +20,8 @@ use vaora_domain::org::CheckpointMode;
 use vaora_domain::role::Grant;
 use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, UnitId, UserId};
 
+mod checkins;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The advisory lock that serialises writes ("vaoraaud" in ASCII). Any fixed value works as long
@@ -38,8 +40,8 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
-/// What a unique violation clashed on, by the constraint names of `migrations/0001_foundation.sql`,
-/// with the same names as the SQLite store reports.
+/// What a unique violation clashed on, by the constraint names of the migrations, with the same
+/// names as the SQLite store reports.
 fn conflict_name(constraint: Option<&str>) -> &'static str {
     match constraint {
         Some("users_phone_hash_unique") => "phone",
@@ -49,6 +51,7 @@ fn conflict_name(constraint: Option<&str>) -> &'static str {
         Some("units_agency_name_unique") => "unit_name",
         Some("roster_entries_unit_phone_unique") => "roster_phone",
         Some("roster_entries_unit_cccd_unique") => "roster_cccd",
+        Some("cards_number_unique") => "card_number",
         _ => "record",
     }
 }
@@ -886,7 +889,9 @@ mod tests {
 
     #[test]
     fn every_named_unique_constraint_maps_to_the_sqlite_conflict_name() {
-        let migration = include_str!("../migrations/0001_foundation.sql");
+        let migration =
+            [include_str!("../migrations/0001_foundation.sql"), include_str!("../migrations/0002_checkins.sql")]
+                .concat();
         for (constraint, name) in [
             ("users_phone_hash_unique", "phone"),
             ("users_cccd_hash_unique", "cccd"),
@@ -895,6 +900,7 @@ mod tests {
             ("units_agency_name_unique", "unit_name"),
             ("roster_entries_unit_phone_unique", "roster_phone"),
             ("roster_entries_unit_cccd_unique", "roster_cccd"),
+            ("cards_number_unique", "card_number"),
         ] {
             assert!(
                 migration.contains(&format!("CONSTRAINT {constraint} UNIQUE")),

@@ -16,16 +16,18 @@ use vaora_domain::org::CheckpointMode;
 use vaora_domain::role::Grant;
 use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, UnitId, UserId};
 
+mod checkins;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    write: SqlitePool,
-    read: SqlitePool,
+    pub(crate) write: SqlitePool,
+    pub(crate) read: SqlitePool,
 }
 
-fn backend(e: sqlx::Error) -> StoreError {
+pub(crate) fn backend(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         let msg = db.message();
         if msg.contains("UNIQUE constraint failed") {
@@ -52,7 +54,7 @@ fn backend(e: sqlx::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn ms(v: i64) -> Timestamp {
+pub(crate) fn ms(v: i64) -> Timestamp {
     Timestamp(v)
 }
 
@@ -86,7 +88,7 @@ impl SqliteStore {
     /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so that
     /// another process writing to the same file (an admin command beside `serve`) makes it wait
     /// for up to `busy_timeout` instead of failing half-way with "database is locked".
-    async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    pub(crate) async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
         self.write.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
     }
 
@@ -97,7 +99,7 @@ impl SqliteStore {
     }
 }
 
-async fn append_audit(conn: &mut SqliteConnection, r: &AuditRecord) -> StoreResult<()> {
+pub(crate) async fn append_audit(conn: &mut SqliteConnection, r: &AuditRecord) -> StoreResult<()> {
     let last: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await

@@ -34,3 +34,13 @@ document.addEventListener("DOMContentLoaded", () => {
     if (target && target.options.length <= 1 && s.value) fillWards(s);
   }
 });
+
+// A venue page opened by a signed-in person checks them in at once; the form's hidden scan id
+// makes a reload or a double tap harmless.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-autosubmit]");
+  if (form && !sessionStorage.getItem("vaora-submitted-" + form.action)) {
+    sessionStorage.setItem("vaora-submitted-" + form.action, "1");
+    form.submit();
+  }
+});

@@ -5,7 +5,9 @@
 pub(crate) mod accounts;
 mod admin_units;
 mod audit;
+pub(crate) mod checkins;
 pub(crate) mod orgs;
+mod printables;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -59,12 +61,17 @@ impl Modify for Security {
         orgs::list_checkpoints, orgs::create_checkpoint, orgs::update_checkpoint,
         orgs::list_checkers, orgs::assign_checker, orgs::unassign_checker,
         audit::audit_log, admin_units::list_units,
+        checkins::issue_pass, checkins::issue_pass_batch, checkins::keys, checkins::rotate_key,
+        checkins::venue_code, checkins::rotate_venue, checkins::check_in, checkins::check_out, checkins::visits,
+        checkins::scan, checkins::scan_batch, checkins::issue_card, checkins::revoke_card,
+        printables::poster, printables::agency_posters, printables::card_sheet,
     ),
     components(schemas(crate::error::ErrorBody, Created)),
     tags(
         (name = "accounts", description = "Registration, sign-in, sessions, profile, identity verification, roles"),
         (name = "agencies", description = "Agencies, units, rosters, checkpoints, checkers"),
         (name = "audit", description = "The audit log"),
+        (name = "checkins", description = "Passes, venue codes, check-ins, checker scans, cards, visits, public keys"),
         (name = "reference", description = "Reference data: administrative units"),
     )
 )]
@@ -108,8 +115,23 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/checkpoints/{id}/checkers/{user}", delete(orgs::unassign_checker))
         .route("/audit", get(audit::audit_log))
         .route("/admin-units", get(admin_units::list_units))
+        .route("/passes", post(checkins::issue_pass))
+        .route("/passes/batch", post(checkins::issue_pass_batch))
+        .route("/keys/rotation", post(checkins::rotate_key))
+        .route("/checkpoints/{id}/venue-code", get(checkins::venue_code))
+        .route("/checkpoints/{id}/venue-code/rotation", post(checkins::rotate_venue))
+        .route("/checkins", post(checkins::check_in))
+        .route("/checkins/checkout", post(checkins::check_out))
+        .route("/visits", get(checkins::visits))
+        .route("/scans", post(checkins::scan))
+        .route("/scans/batch", post(checkins::scan_batch).layer(DefaultBodyLimit::max(1024 * 1024)))
+        .route("/people/{id}/cards", post(checkins::issue_card))
+        .route("/cards/{id}", delete(checkins::revoke_card))
+        .route("/cards/sheet", post(printables::card_sheet))
+        .route("/checkpoints/{id}/poster.{format}", get(printables::poster))
+        .route("/agencies/{id}/posters.pdf", get(printables::agency_posters))
         .fallback(not_found);
-    Router::new().nest("/api/v1", v1).route(
+    Router::new().nest("/api/v1", v1).route("/.well-known/vaora-keys.json", get(checkins::keys)).route(
         "/api/openapi.json",
         get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }),
     )

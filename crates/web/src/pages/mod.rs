@@ -4,6 +4,7 @@
 
 pub(crate) mod account;
 mod agency;
+mod checkin;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -176,5 +177,9 @@ pub(crate) fn routes() -> Router<AppState> {
             post(agency::import_roster)
                 .layer(axum::extract::DefaultBodyLimit::max(vaora_app::roster_import::MAX_FILE_BYTES + 64 * 1024)),
         )
+        .route("/v/{code}", get(checkin::venue).post(checkin::check_in))
+        .route("/V/{code}", get(checkin::venue).post(checkin::check_in))
+        .route("/checkout", post(checkin::check_out))
+        .route("/visits", get(checkin::visits))
         .route("/checkpoints/{id}/edit", get(agency::edit_checkpoint_form).post(agency::edit_checkpoint))
 }

@@ -16,7 +16,7 @@ use vaora_domain::Timestamp;
 use vaora_testkit::TestDb;
 
 /// 2026-11-27 09:00 in Vietnam.
-pub const START: Timestamp = Timestamp(1_764_208_800_000);
+pub const START: Timestamp = Timestamp(1_795_744_800_000);
 
 pub struct TestApp {
     pub router: Router,
@@ -30,6 +30,7 @@ pub struct Answer {
     pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
+    pub raw: Vec<u8>,
 }
 
 impl Answer {
@@ -75,7 +76,7 @@ impl TestApp {
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, headers, body, text }
+        Answer { status, headers, body, text, raw: bytes.to_vec() }
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {

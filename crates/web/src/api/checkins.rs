@@ -1,0 +1,420 @@
+//! Passes, venue codes, self check-in, checker scans, cards, visits and the published keys.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use vaora_app::AppError;
+use vaora_app::checkins::{IssuedCard, IssuedPass, ScanRequest, ScanResult, VenueCode, VisitView};
+use vaora_app::keys::{KeySet, Purpose};
+use vaora_app::store::VisitRecord;
+use vaora_domain::{CheckpointId, Timestamp, UserId};
+
+use crate::AppState;
+use crate::error::{ApiResult, ErrorBody, ErrorDetail};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentActor};
+
+/// A pass to show as a QR code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PassView {
+    /// The QR code's text (`VP1…`).
+    pub code: String,
+    /// Valid from (RFC 3339).
+    pub valid_from: String,
+    /// Valid until (RFC 3339).
+    pub valid_until: String,
+}
+
+impl From<IssuedPass> for PassView {
+    fn from(p: IssuedPass) -> Self {
+        Self { code: p.code, valid_from: p.valid_from.to_rfc3339(), valid_until: p.valid_until.to_rfc3339() }
+    }
+}
+
+/// A fresh personal pass, valid for a minute (refresh it every 30 s).
+#[utoipa::path(post, path = "/api/v1/passes", tag = "checkins", responses((status = 201, body = PassView), (status = 401, body = ErrorBody)))]
+pub async fn issue_pass(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+) -> ApiResult<(StatusCode, Json<PassView>)> {
+    Ok((StatusCode::CREATED, Json(s.app.issue_pass(&a).await?.into())))
+}
+
+/// How many hours of offline passes.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BatchQuery {
+    /// 1 to 24 (default 24).
+    pub hours: Option<u32>,
+}
+
+/// Passes for offline display: one per minute, each valid only in its minute, tied to this session.
+#[utoipa::path(post, path = "/api/v1/passes/batch", tag = "checkins", params(BatchQuery),
+    responses((status = 201, body = Vec<PassView>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn issue_pass_batch(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiQuery(q): ApiQuery<BatchQuery>,
+) -> ApiResult<(StatusCode, Json<Vec<PassView>>)> {
+    let passes = s.app.issue_pass_batch(&a, q.hours.unwrap_or(24)).await?;
+    Ok((StatusCode::CREATED, Json(passes.into_iter().map(Into::into).collect())))
+}
+
+/// The public keys that verify passes and venue codes, for offline verifiers.
+#[utoipa::path(get, path = "/.well-known/vaora-keys.json", tag = "checkins", security(()), responses((status = 200, body = Object)))]
+pub async fn keys(State(s): State<AppState>) -> ApiResult<Json<KeySet>> {
+    Ok(Json(s.app.public_keys().await?))
+}
+
+/// A key rotation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// `pass` or `venue`.
+    pub purpose: String,
+}
+
+/// A new key id.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyId {
+    /// The id codes will carry.
+    pub kid: u16,
+}
+
+/// Rotate a signing key (province admins); the old key keeps verifying what it signed.
+#[utoipa::path(post, path = "/api/v1/keys/rotation", tag = "checkins", request_body = RotateKey,
+    responses((status = 201, body = KeyId), (status = 403, body = ErrorBody)))]
+pub async fn rotate_key(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiJson(r): ApiJson<RotateKey>,
+) -> ApiResult<(StatusCode, Json<KeyId>)> {
+    let kid = s.app.rotate_signing_key(&a, Purpose::parse(&r.purpose)?).await?;
+    Ok((StatusCode::CREATED, Json(KeyId { kid })))
+}
+
+/// A checkpoint's venue code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VenueCodeView {
+    /// The checkpoint.
+    pub checkpoint_id: i64,
+    /// Which code (grows with each rotation).
+    pub generation: u32,
+    /// The code (`VV1…`).
+    pub code: String,
+    /// The URL in the poster's QR code.
+    pub url: String,
+}
+
+impl From<VenueCode> for VenueCodeView {
+    fn from(v: VenueCode) -> Self {
+        Self { checkpoint_id: v.checkpoint_id.0, generation: v.generation, code: v.code, url: v.url }
+    }
+}
+
+/// A checkpoint's current venue code (its agency's admins).
+#[utoipa::path(get, path = "/api/v1/checkpoints/{id}/venue-code", tag = "checkins", params(("id" = i64, Path, description = "Checkpoint id")),
+    responses((status = 200, body = VenueCodeView), (status = 403, body = ErrorBody)))]
+pub async fn venue_code(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<VenueCodeView>> {
+    Ok(Json(s.app.venue_code(&a, CheckpointId(id)).await?.into()))
+}
+
+/// A venue code rotation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateVenue {
+    /// How long old posters keep working, in hours (0–2160).
+    pub grace_hours: i64,
+}
+
+/// Give a checkpoint a new venue code; old posters work for the grace period, then are refused.
+#[utoipa::path(post, path = "/api/v1/checkpoints/{id}/venue-code/rotation", tag = "checkins", params(("id" = i64, Path, description = "Checkpoint id")),
+    request_body = RotateVenue, responses((status = 201, body = VenueCodeView), (status = 403, body = ErrorBody)))]
+pub async fn rotate_venue(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<RotateVenue>,
+) -> ApiResult<(StatusCode, Json<VenueCodeView>)> {
+    Ok((StatusCode::CREATED, Json(s.app.rotate_venue_code(&a, CheckpointId(id), r.grace_hours).await?.into())))
+}
+
+/// A visit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitItem {
+    /// Id.
+    pub id: i64,
+    /// Checkpoint.
+    pub checkpoint_id: i64,
+    /// Checkpoint name.
+    pub checkpoint_name: String,
+    /// Agency name.
+    pub agency_name: String,
+    /// From (RFC 3339, UTC).
+    pub started_at: String,
+    /// Until (RFC 3339, UTC); the default stay's end while open.
+    pub ended_at: String,
+    /// `stay`, `checkout`, `exit` or `moved`.
+    pub end_reason: String,
+    /// Still open.
+    pub open: bool,
+}
+
+impl From<VisitView> for VisitItem {
+    fn from(v: VisitView) -> Self {
+        Self {
+            id: v.visit.id,
+            checkpoint_id: v.visit.checkpoint_id.0,
+            checkpoint_name: v.checkpoint_name,
+            agency_name: v.agency_name,
+            started_at: v.visit.started_at.to_rfc3339(),
+            ended_at: v.visit.ended_at.to_rfc3339(),
+            end_reason: v.visit.end_reason,
+            open: v.open,
+        }
+    }
+}
+
+/// A self check-in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckinRequest {
+    /// The venue code or the poster's URL.
+    pub venue: String,
+    /// The client's id for this check-in, so that a retry does not check in twice.
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+/// Check in at a venue (the signed-in person).
+#[utoipa::path(post, path = "/api/v1/checkins", tag = "checkins", request_body = CheckinRequest,
+    responses((status = 201, body = VisitItem), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn check_in(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiJson(r): ApiJson<CheckinRequest>,
+) -> ApiResult<(StatusCode, Json<VisitItem>)> {
+    Ok((StatusCode::CREATED, Json(s.app.self_check_in(&a, &r.venue, r.client_id).await?.into())))
+}
+
+/// A closed visit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClosedVisit {
+    /// Id.
+    pub id: i64,
+    /// Until (RFC 3339).
+    pub ended_at: String,
+}
+
+impl From<VisitRecord> for ClosedVisit {
+    fn from(v: VisitRecord) -> Self {
+        Self { id: v.id, ended_at: v.ended_at.to_rfc3339() }
+    }
+}
+
+/// Check out of the open visit.
+#[utoipa::path(post, path = "/api/v1/checkins/checkout", tag = "checkins",
+    responses((status = 200, body = ClosedVisit), (status = 404, body = ErrorBody)))]
+pub async fn check_out(State(s): State<AppState>, CurrentActor(a): CurrentActor) -> ApiResult<Json<ClosedVisit>> {
+    Ok(Json(s.app.check_out(&a).await?.into()))
+}
+
+/// Which visits.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct VisitsQuery {
+    /// The last this many days (default 14, at most the retention period).
+    pub days: Option<i64>,
+}
+
+/// The caller's own visits, newest first.
+#[utoipa::path(get, path = "/api/v1/visits", tag = "checkins", params(VisitsQuery), responses((status = 200, body = Vec<VisitItem>)))]
+pub async fn visits(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiQuery(q): ApiQuery<VisitsQuery>,
+) -> ApiResult<Json<Vec<VisitItem>>> {
+    Ok(Json(s.app.my_visits(&a, q.days.unwrap_or(14)).await?.into_iter().map(Into::into).collect()))
+}
+
+/// A scan by a checker or kiosk.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanInput {
+    /// The device's id for this scan (1–64 of `A-Z a-z 0-9 - _`); a retry with the same id gets the
+    /// first answer and records nothing new.
+    pub client_id: String,
+    /// The checkpoint.
+    pub checkpoint_id: i64,
+    /// The scanned or typed text (a pass `VP1…` or a card `VC1…`).
+    pub code: String,
+    /// When it was scanned (RFC 3339), for scans queued offline; now if absent.
+    #[serde(default)]
+    pub scanned_at: Option<String>,
+}
+
+fn request_of(i: ScanInput) -> Result<ScanRequest, AppError> {
+    let scanned_at = match i.scanned_at {
+        Some(t) => Some(Timestamp::from(
+            chrono::DateTime::parse_from_rfc3339(&t)
+                .map_err(|_| AppError::invalid("invalid_scan_time", "scanned_at is an RFC 3339 time"))?
+                .with_timezone(&chrono::Utc),
+        )),
+        None => None,
+    };
+    Ok(ScanRequest { client_id: i.client_id, checkpoint_id: CheckpointId(i.checkpoint_id), code: i.code, scanned_at })
+}
+
+/// The answer to a scan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanAnswerView {
+    /// The device's id for the scan.
+    pub client_id: String,
+    /// `green`, `amber` or `red`.
+    pub colour: String,
+    /// Why not green: `pass_expired`, `pass_already_used`, `card_revoked`, …
+    pub reason: Option<String>,
+    /// Family-name initial and given name.
+    pub display_name: Option<String>,
+    /// The visit recorded.
+    pub visit_id: Option<i64>,
+    /// True when this scan had been received before.
+    pub resubmitted: bool,
+    /// When it was scanned (RFC 3339).
+    pub scanned_at: String,
+}
+
+impl From<ScanResult> for ScanAnswerView {
+    fn from(r: ScanResult) -> Self {
+        Self {
+            client_id: r.client_id,
+            colour: r.answer.colour,
+            reason: r.answer.reason,
+            display_name: r.answer.display_name,
+            visit_id: r.visit_id,
+            resubmitted: r.resubmitted,
+            scanned_at: r.scanned_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Scan a pass or card at a checkpoint (its checkers and its agency's admins). A 2xx answer means
+/// the scan and its visit are committed.
+#[utoipa::path(post, path = "/api/v1/scans", tag = "checkins", request_body = ScanInput,
+    responses((status = 200, body = ScanAnswerView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn scan(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiJson(i): ApiJson<ScanInput>,
+) -> ApiResult<Json<ScanAnswerView>> {
+    Ok(Json(s.app.scan(&a, request_of(i)?).await?.into()))
+}
+
+/// Scans queued offline.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanBatch {
+    /// Up to 1,000 scans, in the order they were made.
+    pub scans: Vec<ScanInput>,
+}
+
+/// One result of a batch: an answer, or an error for that scan alone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchItem {
+    /// The device's id for the scan.
+    pub client_id: String,
+    /// The answer, when the scan was judged.
+    pub answer: Option<ScanAnswerView>,
+    /// The error, when the scan itself was invalid.
+    pub error: Option<ErrorDetail>,
+}
+
+/// Submit scans queued offline, with their original times; each is recorded exactly once however
+/// often the batch is sent.
+#[utoipa::path(post, path = "/api/v1/scans/batch", tag = "checkins", request_body = ScanBatch,
+    responses((status = 200, body = Vec<BatchItem>), (status = 422, body = ErrorBody)))]
+pub async fn scan_batch(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiJson(b): ApiJson<ScanBatch>,
+) -> ApiResult<Json<Vec<BatchItem>>> {
+    let ids: Vec<String> = b.scans.iter().map(|i| i.client_id.clone()).collect();
+    let mut requests = Vec::with_capacity(b.scans.len());
+    let mut parse_errors = Vec::with_capacity(b.scans.len());
+    for i in b.scans {
+        match request_of(i) {
+            Ok(r) => {
+                requests.push(r);
+                parse_errors.push(None);
+            }
+            Err(e) => parse_errors.push(Some(e)),
+        }
+    }
+    let mut results = s.app.scan_batch(&a, requests).await?.into_iter();
+    let items = ids
+        .into_iter()
+        .zip(parse_errors)
+        .map(|(client_id, parse_error)| {
+            let outcome = match parse_error {
+                Some(e) => Err(e),
+                None => results.next().unwrap_or_else(|| Err(AppError::internal("a batch result is missing"))),
+            };
+            match outcome {
+                Ok(r) => BatchItem { client_id, answer: Some(r.into()), error: None },
+                Err(e) => BatchItem {
+                    client_id,
+                    answer: None,
+                    error: Some(ErrorDetail { code: e.code.to_owned(), message: e.message, details: e.details }),
+                },
+            }
+        })
+        .collect();
+    Ok(Json(items))
+}
+
+/// A printed card just issued: print its code now, it is not shown again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CardView {
+    /// Id.
+    pub id: i64,
+    /// The number printed on it.
+    pub number: String,
+    /// The code in its QR image (`VC1…`).
+    pub code: String,
+    /// The holder's initials.
+    pub initials: String,
+}
+
+impl From<IssuedCard> for CardView {
+    fn from(c: IssuedCard) -> Self {
+        Self { id: c.id, number: c.number, code: c.code, initials: c.initials }
+    }
+}
+
+/// Issue a printed card to a person (officers); their earlier card is revoked.
+#[utoipa::path(post, path = "/api/v1/people/{id}/cards", tag = "checkins", params(("id" = i64, Path, description = "Account id")),
+    responses((status = 201, body = CardView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn issue_card(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<(StatusCode, Json<CardView>)> {
+    Ok((StatusCode::CREATED, Json(s.app.issue_card(&a, UserId(id)).await?.into())))
+}
+
+/// Revoke a printed card (officers); it scans red from then on.
+#[utoipa::path(delete, path = "/api/v1/cards/{id}", tag = "checkins", params(("id" = i64, Path, description = "Card id")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn revoke_card(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    s.app.revoke_card(&a, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,392 @@
+//! Check-in flows: passes scanned by checkers, venue posters opened by citizens, printed cards,
+//! offline batches, key and venue-code rotation; on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::TestApp;
+use serde_json::{Value, json};
+
+both_engines!(
+    a_pass_scanned_by_a_checker_is_green_once,
+    a_poster_url_checks_a_citizen_in_and_out,
+    fake_and_rotated_posters_are_refused,
+    printed_cards_and_offline_batches_count_once,
+    visits_follow_the_checkpoint_rules,
+    keys_are_published_and_rotate_without_breaking_passes,
+);
+
+struct Site {
+    admin: String,
+    office: String,
+    agency: i64,
+    gate: i64,
+    checker: String,
+}
+
+async fn site(t: &TestApp) -> Site {
+    let (_, admin) = t.province_admin().await;
+    let (agency, _, office) = t.agency_with_admin(&admin, "SGTVT", 100).await;
+    let gate = t
+        .post(
+            &format!("/api/v1/agencies/{agency}/checkpoints"),
+            Some(&office),
+            json!({"name": "Cổng chính", "mode": "entry", "default_stay_minutes": 480}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    t.citizen(101).await;
+    let r =
+        t.post(&format!("/api/v1/checkpoints/{gate}/checkers"), Some(&office), json!({"phone": "0912000101"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let checker = t.sign_in("0912000101", "cau-truong-tien-6-vai").await;
+    Site { admin, office, agency, gate, checker }
+}
+
+async fn checkpoint(t: &TestApp, s: &Site, name: &str, mode: &str, stay: i64) -> i64 {
+    let r = t
+        .post(
+            &format!("/api/v1/agencies/{}/checkpoints", s.agency),
+            Some(&s.office),
+            json!({"name": name, "mode": mode, "default_stay_minutes": stay}),
+        )
+        .await;
+    r.body["id"].as_i64().unwrap()
+}
+
+async fn scan(t: &TestApp, token: &str, id: &str, checkpoint: i64, code: &str) -> Value {
+    let r =
+        t.post("/api/v1/scans", Some(token), json!({"client_id": id, "checkpoint_id": checkpoint, "code": code})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body
+}
+
+async fn pass(t: &TestApp, token: &str) -> String {
+    let r = t.call(Method::POST, "/api/v1/passes", Some(token), None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body["code"].as_str().unwrap().to_owned()
+}
+
+async fn a_pass_scanned_by_a_checker_is_green_once(t: TestApp) {
+    let s = site(&t).await;
+    let (_, citizen) = t.citizen(102).await;
+    let code = pass(&t, &citizen).await;
+    assert!(code.starts_with("VP1") && code.len() == 151, "{code}");
+    assert!(!code.contains("0912000102") && !code.contains("046085000102"), "no personal data in a pass");
+
+    let first = scan(&t, &s.checker, "scan-1", s.gate, &code).await;
+    assert_eq!(
+        (first["colour"].as_str(), first["display_name"].as_str(), first["reason"].as_str()),
+        (Some("green"), Some("N. An"), None)
+    );
+    assert!(first["visit_id"].as_i64().is_some());
+    // The same scan sent again (a retry) gets the same answer and records nothing new.
+    let retry = scan(&t, &s.checker, "scan-1", s.gate, &code).await;
+    assert_eq!(
+        (retry["colour"].as_str(), retry["resubmitted"].as_bool(), retry["visit_id"].clone()),
+        (Some("green"), Some(true), first["visit_id"].clone())
+    );
+    // The same pass scanned again is refused.
+    let again = scan(&t, &s.checker, "scan-2", s.gate, &code).await;
+    assert_eq!((again["colour"].as_str(), again["reason"].as_str()), (Some("red"), Some("pass_already_used")));
+    // One character altered: refused.
+    let mut altered = code.clone().into_bytes();
+    altered[60] = if altered[60] == b'A' { b'B' } else { b'A' };
+    let forged = scan(&t, &s.checker, "scan-3", s.gate, &String::from_utf8(altered).unwrap()).await;
+    assert_eq!(forged["colour"], "red");
+    assert!(["pass_bad_signature", "pass_garbled"].contains(&forged["reason"].as_str().unwrap()), "{forged}");
+    assert_eq!(scan(&t, &s.checker, "scan-4", s.gate, &code[..90]).await["reason"], "pass_truncated");
+    assert_eq!(scan(&t, &s.checker, "scan-5", s.gate, "hello").await["reason"], "code_unrecognised");
+    // Two minutes later the pass has expired.
+    let later = pass(&t, &citizen).await;
+    t.clock.advance(120);
+    assert_eq!(scan(&t, &s.checker, "scan-6", s.gate, &later).await["reason"], "pass_expired");
+    // A pass from a session that has ended is refused even while fresh.
+    let fresh = pass(&t, &citizen).await;
+    t.call(Method::DELETE, "/api/v1/sessions/current", Some(&citizen), None).await;
+    assert_eq!(scan(&t, &s.checker, "scan-7", s.gate, &fresh).await["reason"], "pass_session_ended");
+    // Only the checkpoint's checkers (and its agency's admins) may scan there.
+    let (_, stranger) = t.citizen(103).await;
+    let r = t
+        .post("/api/v1/scans", Some(&stranger), json!({"client_id": "x1", "checkpoint_id": s.gate, "code": code}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = t
+        .post("/api/v1/scans", Some(&s.checker), json!({"client_id": "bad id!", "checkpoint_id": s.gate, "code": code}))
+        .await;
+    assert_eq!(r.code(), "invalid_client_scan_id");
+    let future = (chrono::Utc::now() + chrono::Duration::days(400)).to_rfc3339();
+    let r = t
+        .post(
+            "/api/v1/scans",
+            Some(&s.checker),
+            json!({"client_id": "f1", "checkpoint_id": s.gate, "code": code, "scanned_at": future}),
+        )
+        .await;
+    assert_eq!(r.code(), "scan_time_in_future");
+}
+
+async fn a_poster_url_checks_a_citizen_in_and_out(t: TestApp) {
+    let s = site(&t).await;
+    let venue = t.get(&format!("/api/v1/checkpoints/{}/venue-code", s.gate), Some(&s.office)).await;
+    let url = venue.body["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:8080/v/VV1"), "{url}");
+    let path = url.trim_start_matches("http://127.0.0.1:8080").to_owned();
+    // Without a session the page names the venue and asks to sign in, coming back here.
+    let anon = t.get(&path, None).await;
+    assert_eq!(anon.status, StatusCode::OK);
+    assert!(anon.text.contains("Cổng chính") && anon.text.contains(&format!("/signin?next={path}")), "{}", anon.text);
+    // A signed-in citizen's page submits itself once; the submission records the visit.
+    t.citizen(104).await;
+    let a = t
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"phone": "0912000104", "password": "cau-truong-tien-6-vai", "kind": "web"}),
+        )
+        .await;
+    let cookie = a.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = t.send(Request::get(&path).header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    assert!(page.text.contains("data-autosubmit"), "{}", page.text);
+    let client_id =
+        page.text.split("name=\"client_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let post = || {
+        Request::post(&path)
+            .header(header::COOKIE, &cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("client_id={client_id}")))
+            .unwrap()
+    };
+    let done = t.send(post()).await;
+    assert!(done.text.contains("Đã ghi nhận bạn vào lúc 09:00 27/11/2026"), "{}", done.text);
+    t.send(post()).await; // a double tap
+    let token = t.sign_in("0912000104", "cau-truong-tien-6-vai").await;
+    let visits = t.get("/api/v1/visits", Some(&token)).await;
+    assert_eq!(visits.body.as_array().unwrap().len(), 1, "{}", visits.text);
+    assert_eq!(
+        (visits.body[0]["open"].as_bool(), visits.body[0]["checkpoint_name"].as_str()),
+        (Some(true), Some("Cổng chính"))
+    );
+    assert_eq!(visits.body[0]["ended_at"], "2026-11-27T10:00:00.000Z", "open visits end after the default stay");
+    t.clock.advance(3600);
+    let out = t.call(Method::POST, "/api/v1/checkins/checkout", Some(&token), None).await;
+    assert_eq!((out.status, out.body["ended_at"].as_str()), (StatusCode::OK, Some("2026-11-27T03:00:00.000Z")));
+    let visits = t.get("/api/v1/visits", Some(&token)).await;
+    assert_eq!(
+        (visits.body[0]["open"].as_bool(), visits.body[0]["end_reason"].as_str()),
+        (Some(false), Some("checkout"))
+    );
+    assert_eq!(t.call(Method::POST, "/api/v1/checkins/checkout", Some(&token), None).await.code(), "no_open_visit");
+    // The history page shows the day in Vietnam time.
+    let history = t.send(Request::get("/visits").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    assert!(history.text.contains("27/11/2026") && history.text.contains("09:00–10:00"), "{}", history.text);
+}
+
+async fn fake_and_rotated_posters_are_refused(t: TestApp) {
+    let s = site(&t).await;
+    let (_, citizen) = t.citizen(105).await;
+    let first = t.get(&format!("/api/v1/checkpoints/{}/venue-code", s.gate), Some(&s.office)).await.body["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A poster pasted over with a code for another checkpoint id, signed by someone else: refused.
+    let mut bytes = first.clone().into_bytes();
+    bytes[20] = if bytes[20] == b'Q' { b'R' } else { b'Q' };
+    let fake = String::from_utf8(bytes).unwrap();
+    let r = t.post("/api/v1/checkins", Some(&citizen), json!({"venue": fake})).await;
+    assert_eq!(r.code(), "venue_code_bad_signature", "{}", r.text);
+    let page = t.get(&format!("/v/{fake}"), None).await;
+    assert!(page.text.contains("giả hoặc đã bị dán đè"), "{}", page.text);
+    // Rotation: the old code works for the grace period, then stops.
+    let rotated = t
+        .post(
+            &format!("/api/v1/checkpoints/{}/venue-code/rotation", s.gate),
+            Some(&s.office),
+            json!({"grace_hours": 24}),
+        )
+        .await;
+    assert_eq!(
+        (rotated.status, rotated.body["generation"].as_u64()),
+        (StatusCode::CREATED, Some(2)),
+        "{}",
+        rotated.text
+    );
+    let second = rotated.body["code"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    assert_eq!(
+        t.post("/api/v1/checkins", Some(&citizen), json!({"venue": first.clone()})).await.status,
+        StatusCode::CREATED
+    );
+    t.clock.advance(25 * 3600);
+    assert_eq!(t.post("/api/v1/checkins", Some(&citizen), json!({"venue": first})).await.code(), "venue_code_retired");
+    let url = format!("http://example.test/v/{second}?src=poster");
+    assert_eq!(t.post("/api/v1/checkins", Some(&citizen), json!({"venue": url})).await.status, StatusCode::CREATED);
+    // Only the agency's admins rotate.
+    let r = t
+        .post(&format!("/api/v1/checkpoints/{}/venue-code/rotation", s.gate), Some(&citizen), json!({"grace_hours": 1}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let _ = s.admin;
+}
+
+async fn printed_cards_and_offline_batches_count_once(t: TestApp) {
+    let s = site(&t).await;
+    let mut cards = Vec::new();
+    for n in 110..113 {
+        let (id, _) = t.citizen(n).await;
+        let c = t.call(Method::POST, &format!("/api/v1/people/{id}/cards"), Some(&s.office), None).await;
+        assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+        assert_eq!(c.body["initials"], "NVA");
+        assert!(c.body["code"].as_str().unwrap().starts_with("VC1"));
+        cards.push((id, c.body["id"].as_i64().unwrap(), c.body["code"].as_str().unwrap().to_owned()));
+    }
+    // A citizen may not issue cards.
+    let (_, citizen) = t.citizen(113).await;
+    assert_eq!(
+        t.call(Method::POST, &format!("/api/v1/people/{}/cards", cards[0].0), Some(&citizen), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Three cards scanned while offline, ten minutes ago; the batch is sent twice.
+    let at = "2026-11-27T01:50:00Z";
+    let batch = json!({"scans": cards.iter().enumerate().map(|(i, c)| json!({"client_id": format!("off-{i}"), "checkpoint_id": s.gate, "code": c.2, "scanned_at": at})).collect::<Vec<_>>()});
+    for round in 0..2 {
+        let r = t.post("/api/v1/scans/batch", Some(&s.checker), batch.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let items = r.body.as_array().unwrap();
+        assert_eq!(items.len(), 3);
+        for item in items {
+            assert_eq!(item["answer"]["colour"], "green", "{item}");
+            assert_eq!(item["answer"]["resubmitted"], round == 1);
+            assert_eq!(item["answer"]["scanned_at"], "2026-11-27T01:50:00.000Z");
+        }
+    }
+    let from = vaora_domain::Timestamp(common::START.millis() - 3_600_000);
+    let to = vaora_domain::Timestamp(common::START.millis() + 3_600_000);
+    let stored = t.db.store.visits_at(vaora_domain::CheckpointId(s.gate), from, to).await.unwrap();
+    assert_eq!(stored.len(), 3, "exactly three visits");
+    // A bad item fails alone; the others are recorded.
+    let mixed = json!({"scans": [
+        {"client_id": "m-1", "checkpoint_id": s.gate, "code": cards[0].2},
+        {"client_id": "m 2", "checkpoint_id": s.gate, "code": cards[1].2},
+        {"client_id": "m-3", "checkpoint_id": s.gate, "code": cards[1].2, "scanned_at": "yesterday"},
+        {"client_id": "m-4", "checkpoint_id": 999_999, "code": cards[1].2},
+    ]});
+    let r = t.post("/api/v1/scans/batch", Some(&s.checker), mixed).await;
+    let codes: Vec<Value> = r.body.as_array().unwrap().iter().map(|i| i["error"]["code"].clone()).collect();
+    assert_eq!(
+        codes,
+        [Value::Null, json!("invalid_client_scan_id"), json!("invalid_scan_time"), json!("checkpoint_not_found")],
+        "{}",
+        r.text
+    );
+    // A revoked card scans red, with the holder's name for the checker.
+    let r = t.call(Method::DELETE, &format!("/api/v1/cards/{}", cards[2].1), Some(&s.office), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let red = scan(&t, &s.checker, "rev-1", s.gate, &cards[2].2).await;
+    assert_eq!(
+        (red["colour"].as_str(), red["reason"].as_str(), red["display_name"].as_str()),
+        (Some("red"), Some("card_revoked"), Some("N. An"))
+    );
+    assert_eq!(
+        scan(&t, &s.checker, "unk-1", s.gate, "VC1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await["reason"],
+        "card_unknown"
+    );
+    let too_many = json!({"scans": (0..1001).map(|i| json!({"client_id": format!("b{i}"), "checkpoint_id": s.gate, "code": "x"})).collect::<Vec<_>>()});
+    assert_eq!(t.post("/api/v1/scans/batch", Some(&s.checker), too_many).await.code(), "batch_too_large");
+}
+
+async fn visits_follow_the_checkpoint_rules(t: TestApp) {
+    let s = site(&t).await;
+    let desk = checkpoint(&t, &s, "Bộ phận Một cửa", "both", 60).await;
+    let exit = checkpoint(&t, &s, "Cổng phụ", "exit", 480).await;
+    let (_, citizen) = t.citizen(120).await;
+    let mut codes = Vec::new();
+    for cp in [s.gate, desk, exit] {
+        codes.push(
+            t.get(&format!("/api/v1/checkpoints/{cp}/venue-code"), Some(&s.office)).await.body["code"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let (gate_code, desk_code, exit_code) = (codes[0].clone(), codes[1].clone(), codes[2].clone());
+    let check_in = |venue: String| {
+        let citizen = citizen.clone();
+        let t = &t;
+        async move { t.post("/api/v1/checkins", Some(&citizen), json!({"venue": venue})).await }
+    };
+    let v1 = check_in(gate_code.clone()).await.body["id"].as_i64().unwrap();
+    t.clock.advance(600);
+    let again = check_in(gate_code.clone()).await;
+    assert_eq!(again.body["id"].as_i64(), Some(v1), "the same venue extends the visit");
+    assert_eq!(again.body["ended_at"], "2026-11-27T10:10:00.000Z");
+    t.clock.advance(600);
+    let v2 = check_in(desk_code.clone()).await.body["id"].as_i64().unwrap();
+    assert_ne!(v2, v1);
+    t.clock.advance(600);
+    let closed = check_in(desk_code).await;
+    assert_eq!(
+        (closed.body["id"].as_i64(), closed.body["open"].as_bool(), closed.body["end_reason"].as_str()),
+        (Some(v2), Some(false), Some("exit")),
+        "a second scan at an entry-and-exit desk ends the visit"
+    );
+    t.clock.advance(600);
+    check_in(gate_code).await;
+    t.clock.advance(600);
+    let out = check_in(exit_code).await;
+    assert_eq!(out.body["end_reason"], "exit");
+    let visits = t.get("/api/v1/visits", Some(&citizen)).await;
+    let summary: Vec<(String, String)> = visits
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["checkpoint_name"].as_str().unwrap().to_owned(), v["end_reason"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected = [("Cổng chính", "exit"), ("Bộ phận Một cửa", "exit"), ("Cổng chính", "moved")];
+    assert_eq!(summary, expected.map(|(a, b)| (a.to_owned(), b.to_owned())), "{}", visits.text);
+}
+
+async fn keys_are_published_and_rotate_without_breaking_passes(t: TestApp) {
+    let s = site(&t).await;
+    let keys = t.get("/.well-known/vaora-keys.json", None).await;
+    let list = keys.body["keys"].as_array().unwrap();
+    let purposes: Vec<&str> = list.iter().map(|k| k["purpose"].as_str().unwrap()).collect();
+    assert!(purposes.contains(&"pass") && purposes.contains(&"venue"), "{}", keys.text);
+    let (_, citizen) = t.citizen(130).await;
+    let before = pass(&t, &citizen).await;
+    let set: vaora_app::keys::KeySet = serde_json::from_value(keys.body.clone()).unwrap();
+    let verdict = vaora_app::checkins::verify_offline(&before, &set, t.app.now());
+    assert!(verdict.valid, "{verdict:?}");
+    // Rotation: a new key signs, the old one still verifies the passes it signed.
+    let r = t.post("/api/v1/keys/rotation", Some(&s.admin), json!({"purpose": "pass"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        t.post("/api/v1/keys/rotation", Some(&s.office), json!({"purpose": "pass"})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let after = pass(&t, &citizen).await;
+    let new_set: vaora_app::keys::KeySet =
+        serde_json::from_value(t.get("/.well-known/vaora-keys.json", None).await.body).unwrap();
+    let old_kid = verdict.kid.unwrap();
+    let new_kid = vaora_app::checkins::verify_offline(&after, &new_set, t.app.now()).kid.unwrap();
+    assert_ne!(old_kid, new_kid);
+    assert!(vaora_app::checkins::verify_offline(&before, &new_set, t.app.now()).valid);
+    assert_eq!(scan(&t, &s.checker, "k-1", s.gate, &before).await["colour"], "green");
+    // Offline verification tells what is wrong.
+    assert_eq!(
+        vaora_app::checkins::verify_offline(&before, &new_set, t.app.now().plus_seconds(600)).error.as_deref(),
+        Some("pass_expired")
+    );
+    let empty = vaora_app::keys::KeySet { issuer: String::new(), keys: Vec::new() };
+    assert_eq!(
+        vaora_app::checkins::verify_offline(&before, &empty, t.app.now()).error.as_deref(),
+        Some("pass_unknown_key")
+    );
+}
