@@ -359,10 +359,19 @@ impl App {
         if token.is_empty() || token.len() > 100 {
             return Err(AppError::unauthenticated());
         }
-        let session =
-            self.store.session_by_token(&token_hash(token), self.now()).await?.ok_or_else(AppError::unauthenticated)?;
+        let hash = token_hash(token);
+        let now = self.now();
+        if let Some((mut actor, expires_at)) = self.caches.actors.get(&hash)
+            && expires_at > now
+        {
+            actor.meta = meta;
+            return Ok(actor);
+        }
+        let session = self.store.session_by_token(&hash, now).await?.ok_or_else(AppError::unauthenticated)?;
         let grants = self.store.grants_of(session.user_id).await?;
-        Ok(Actor { user_id: session.user_id, session_id: session.id, grants, meta })
+        let actor = Actor { user_id: session.user_id, session_id: session.id, grants, meta };
+        self.caches.actors.insert(hash, (actor.clone(), session.expires_at));
+        Ok(actor)
     }
 
     /// Ends the actor's current session.
@@ -379,10 +388,12 @@ impl App {
     pub async fn revoke_session(&self, actor: &Actor, id: SessionId) -> Result<(), AppError> {
         let mut audit = self.audit(Some(actor), &actor.meta, "session_revoked", "session");
         audit.target_id = Some(id.to_string());
-        self.store.revoke_session(actor.user_id, id, audit).await.map_err(|e| match e {
+        let result = self.store.revoke_session(actor.user_id, id, audit).await.map_err(|e| match e {
             StoreError::NotFound => AppError::not_found("session_not_found", "no such session of yours"),
             other => other.into(),
-        })
+        });
+        self.caches.forget_user(actor.user_id);
+        result
     }
 
     fn profile_of(&self, u: UserRecord, roles: Vec<RoleView>) -> Result<Profile, AppError> {
@@ -515,7 +526,9 @@ impl App {
         let password = NewPassword::parse(new, Some(&national)).map_err(|e| field(e, "password"))?;
         let hash = self.hashing.hash(password.expose().to_owned()).await?;
         let audit = self.audit(Some(actor), &actor.meta, "password_changed", "user");
-        Ok(self.store.set_password(actor.user_id, &hash, audit).await?)
+        self.store.set_password(actor.user_id, &hash, audit).await?;
+        self.caches.forget_user(actor.user_id);
+        Ok(())
     }
 
     /// Grants a role. Province admins grant any role; agency admins grant checker roles on their
@@ -526,7 +539,9 @@ impl App {
         let mut audit = self.audit(Some(actor), &actor.meta, "role_granted", "user");
         audit.target_id = Some(user.to_string());
         audit.details = json!({ "grant": grant });
-        Ok(self.store.add_grant(user, grant, audit).await?)
+        self.store.add_grant(user, grant, audit).await?;
+        self.caches.forget_user(user);
+        Ok(())
     }
 
     /// Takes a role away, with the same scope rules as [`App::grant_role`].
@@ -535,10 +550,12 @@ impl App {
         let mut audit = self.audit(Some(actor), &actor.meta, "role_revoked", "user");
         audit.target_id = Some(user.to_string());
         audit.details = json!({ "grant": grant });
-        self.store.remove_grant(user, grant, audit).await.map_err(|e| match e {
+        let result = self.store.remove_grant(user, grant, audit).await.map_err(|e| match e {
             StoreError::NotFound => AppError::not_found("grant_not_found", "this person does not hold this role"),
             other => other.into(),
-        })
+        });
+        self.caches.forget_user(user);
+        result
     }
 
     async fn check_grant_scope(&self, actor: &Actor, grant: &Grant) -> Result<(), AppError> {

@@ -120,6 +120,38 @@ pub struct IssuedCard {
     pub display_name: String,
 }
 
+/// Signs passes for one person's session (see [`App::pass_signer`]).
+#[derive(Clone)]
+pub struct PassSigner {
+    pseudonym: Pseudonym,
+    tag: [u8; 6],
+    key_id: u16,
+    key: ed25519_dalek::SigningKey,
+}
+
+impl std::fmt::Debug for PassSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PassSigner(key {})", self.key_id)
+    }
+}
+
+impl PassSigner {
+    /// A pass valid from `from` until `until` (Unix seconds), with a fresh nonce.
+    pub fn sign(&self, from: i64, until: i64) -> Result<String, AppError> {
+        let mut nonce = [0u8; 8];
+        nonce[..6].copy_from_slice(&self.tag);
+        rand::rngs::OsRng.fill_bytes(&mut nonce[6..]);
+        let claims = PassClaims {
+            pseudonym: self.pseudonym,
+            issued_at: u32::try_from(from).map_err(AppError::internal)?,
+            expires_at: u32::try_from(until).map_err(AppError::internal)?,
+            nonce,
+            key_id: self.key_id,
+        };
+        Ok(sign_pass(&claims, &self.key))
+    }
+}
+
 fn red(reason: &str, display_name: Option<String>) -> ScanAnswer {
     ScanAnswer { colour: "red".into(), reason: Some(reason.to_owned()), display_name }
 }
@@ -176,6 +208,23 @@ impl App {
     }
 
     async fn sign_passes(&self, actor: &Actor, windows: &[(i64, i64)]) -> Result<Vec<IssuedPass>, AppError> {
+        let signer = self.pass_signer(actor).await?;
+        windows
+            .iter()
+            .map(|(from, until)| {
+                Ok(IssuedPass {
+                    code: signer.sign(*from, *until)?,
+                    valid_from: Timestamp(from * 1000),
+                    valid_until: Timestamp(until * 1000),
+                })
+            })
+            .collect()
+    }
+
+    /// What signs the actor's passes: their pseudonym, their session's tag and the active pass key.
+    /// The server uses it to issue passes; `vaora bench checkins` uses it to sign fresh passes as
+    /// fast as a load generator needs them.
+    pub async fn pass_signer(&self, actor: &Actor) -> Result<PassSigner, AppError> {
         let mut fresh = [0u8; 10];
         rand::rngs::OsRng.fill_bytes(&mut fresh);
         let pseudonym = self.store.pseudonym_of(actor.user_id, &fresh).await?;
@@ -187,33 +236,48 @@ impl App {
             StoreError::NotFound => AppError::unauthenticated(),
             other => other.into(),
         })?;
+        let tag: [u8; 6] = tag.try_into().map_err(|_| AppError::internal("a pass tag is not 6 bytes"))?;
         let key = self.signing_key(Purpose::Pass).await?;
-        let mut out = Vec::with_capacity(windows.len());
-        for (from, until) in windows {
-            let mut nonce = [0u8; 8];
-            nonce[..6].copy_from_slice(&tag);
-            rand::rngs::OsRng.fill_bytes(&mut nonce[6..]);
-            let claims = PassClaims {
-                pseudonym: Pseudonym(pseudonym),
-                issued_at: u32::try_from(*from).map_err(AppError::internal)?,
-                expires_at: u32::try_from(*until).map_err(AppError::internal)?,
-                nonce,
-                key_id: key.id,
-            };
-            out.push(IssuedPass {
-                code: sign_pass(&claims, &key.signing),
-                valid_from: Timestamp(from * 1000),
-                valid_until: Timestamp(until * 1000),
-            });
-        }
-        Ok(out)
+        Ok(PassSigner { pseudonym: Pseudonym(pseudonym), tag, key_id: key.id, key: key.signing })
     }
 
     async fn checkpoint_or_404(&self, id: CheckpointId) -> Result<CheckpointRecord, AppError> {
-        self.store
+        if let Some(cp) = self.caches.checkpoints.get(&id) {
+            return Ok(cp);
+        }
+        let cp = self
+            .store
             .checkpoint(id)
             .await?
-            .ok_or_else(|| AppError::not_found("checkpoint_not_found", "no such checkpoint"))
+            .ok_or_else(|| AppError::not_found("checkpoint_not_found", "no such checkpoint"))?;
+        self.caches.checkpoints.insert(id, cp.clone());
+        Ok(cp)
+    }
+
+    async fn holder_of(&self, pseudonym: &[u8]) -> Result<Option<(UserId, String)>, AppError> {
+        if let Some(h) = self.caches.pseudonyms.get(&pseudonym.to_vec()) {
+            return Ok(Some(h));
+        }
+        let found = self.store.user_by_pseudonym(pseudonym).await?;
+        if let Some(h) = &found {
+            self.caches.pseudonyms.insert(pseudonym.to_vec(), h.clone());
+        }
+        Ok(found)
+    }
+
+    /// The live session's owner for a pass tag at `at`. A cached answer counts only if it was
+    /// looked up at most five seconds (of the app's clock) before `at`.
+    async fn tag_owner(&self, tag: &[u8], at: Timestamp) -> Result<Option<UserId>, AppError> {
+        if let Some((user, seen)) = self.caches.tags.get(&tag.to_vec())
+            && (0..=5_000).contains(&(at.millis() - seen.millis()))
+        {
+            return Ok(Some(user));
+        }
+        let owner = self.store.live_session_by_tag(tag, at).await?;
+        if let Some(u) = owner {
+            self.caches.tags.insert(tag.to_vec(), (u, at));
+        }
+        Ok(owner)
     }
 
     async fn current_generation(&self, checkpoint: CheckpointId) -> Result<u32, AppError> {
@@ -258,6 +322,7 @@ impl App {
         audit.target_id = Some(checkpoint.to_string());
         audit.details = json!({ "grace_hours": grace_hours });
         self.store.rotate_venue_code(checkpoint, now, now.plus_seconds(grace_hours * 3600), audit).await?;
+        self.caches.checkpoints.remove(&checkpoint);
         self.venue_code_of(checkpoint).await
     }
 
@@ -513,10 +578,10 @@ impl App {
         if let Err(e) = c.check_time(secs(at), PASS_TOLERANCE_SECONDS) {
             return Ok(Err(e.code(kind)));
         }
-        let Some((user, full_name)) = self.store.user_by_pseudonym(&c.pseudonym.0).await? else {
+        let Some((user, full_name)) = self.holder_of(&c.pseudonym.0).await? else {
             return Ok(Err("pass_unknown_holder"));
         };
-        if self.store.live_session_by_tag(&c.session_tag(), at).await? != Some(user) {
+        if self.tag_owner(&c.session_tag(), at).await? != Some(user) {
             return Ok(Err("pass_session_ended"));
         }
         Ok(Ok((user, display_name(&full_name), pass.digest().to_vec())))

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+mod cache;
 pub mod checkins;
 pub mod clock;
 pub mod crypto;
@@ -48,6 +49,37 @@ impl Default for Settings {
     }
 }
 
+/// What the hot path of a scan keeps in memory (see [`cache`]).
+#[derive(Debug)]
+pub(crate) struct Caches {
+    /// Session token hash → the actor, with the session's expiry.
+    pub(crate) actors: cache::TtlCache<Vec<u8>, (Actor, vaora_domain::Timestamp)>,
+    /// Checkpoint id → its record.
+    pub(crate) checkpoints: cache::TtlCache<vaora_domain::CheckpointId, store::CheckpointRecord>,
+    /// Pass pseudonym → the person and their full name (a pseudonym never changes hands).
+    pub(crate) pseudonyms: cache::TtlCache<Vec<u8>, (vaora_domain::UserId, String)>,
+    /// Session pass tag → the live session's owner, and the app time it was looked up.
+    pub(crate) tags: cache::TtlCache<Vec<u8>, (vaora_domain::UserId, vaora_domain::Timestamp)>,
+}
+
+impl Caches {
+    fn new() -> Self {
+        use std::time::Duration;
+        Self {
+            actors: cache::TtlCache::new(Duration::from_secs(5), 100_000),
+            checkpoints: cache::TtlCache::new(Duration::from_secs(10), 100_000),
+            pseudonyms: cache::TtlCache::new(Duration::from_secs(600), 1_000_000),
+            tags: cache::TtlCache::new(Duration::from_secs(5), 1_000_000),
+        }
+    }
+
+    /// Forgets what this instance knows about a person's sessions and roles.
+    pub(crate) fn forget_user(&self, user: vaora_domain::UserId) {
+        self.actors.remove_where(|(a, _)| a.user_id == user);
+        self.tags.remove_where(|(u, _)| *u == user);
+    }
+}
+
 /// The use cases, bound to a store, a clock and the secrets. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct App {
@@ -58,6 +90,7 @@ pub struct App {
     settings: Arc<Settings>,
     limiter: accounts::SignInLimiter,
     keyring: keys::Keyring,
+    caches: Arc<Caches>,
     dummy: Arc<std::sync::OnceLock<String>>,
 }
 
@@ -78,6 +111,7 @@ impl App {
             settings: Arc::new(settings),
             limiter: accounts::SignInLimiter::default(),
             keyring: keys::Keyring::default(),
+            caches: Arc::new(Caches::new()),
             dummy: Arc::default(),
         }
     }

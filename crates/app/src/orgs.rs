@@ -377,6 +377,7 @@ impl App {
         let mut audit = self.audit(Some(actor), &actor.meta, "checkpoint_updated", "checkpoint");
         audit.target_id = Some(id.to_string());
         self.store.update_checkpoint(id, fields.clone(), audit).await?;
+        self.caches.checkpoints.remove(&id);
         Ok(CheckpointRecord { fields, ..cp }.into())
     }
 

@@ -1,5 +1,6 @@
 //! The `vaora` binary: `serve`, `migrate`, `demo`, `config`, `admin` and `audit` subcommands.
 
+mod bench;
 mod config;
 
 use std::io::Read as _;
@@ -72,10 +73,34 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Benchmarks (run on a release build: `cargo run --release -- bench …`).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Personal passes and venue codes.
     Pass {
         #[command(subcommand)]
         command: PassCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Checker scans through the real HTTP endpoint; the last line printed is JSON.
+    Checkins {
+        /// Seconds of load.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Simulated checkers (concurrent connections).
+        #[arg(long, default_value_t = 64)]
+        checkers: usize,
+        /// People whose passes are scanned.
+        #[arg(long, default_value_t = 2000)]
+        people: usize,
+        /// Checkpoints.
+        #[arg(long, default_value_t = 32)]
+        checkpoints: usize,
     },
 }
 
@@ -351,6 +376,23 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 Err(format!("the audit log was tampered with at entry {}", report.broken_at.unwrap_or_default()))
             }
+        }
+        Command::Bench { command: BenchCommand::Checkins { seconds, checkers, people, checkpoints } } => {
+            let store = open_store(&cfg.database).await?;
+            let b = bench::CheckinBench { seconds, checkers, people, checkpoints };
+            let report = bench::checkins(b, store).await?;
+            eprintln!(
+                "{:.0} scans/s, p50 {:.1} ms, p99 {:.1} ms; {} acknowledged, {} stored, {} lost, {} errors",
+                report.scans_per_s,
+                report.p50_ms,
+                report.p99_ms,
+                report.acknowledged,
+                report.stored,
+                report.lost,
+                report.errors
+            );
+            println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+            Ok(())
         }
         Command::Config { .. } | Command::Pass { .. } => Ok(()),
     }

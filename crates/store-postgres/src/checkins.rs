@@ -214,6 +214,76 @@ async fn record_one(conn: &mut PgConnection, w: &ScanWrite) -> StoreResult<ScanO
     Ok(ScanOutcome { answer, visit_id, resubmitted: false, scanned_at: w.scanned_at })
 }
 
+/// How many jobs may wait for the scan writer.
+pub(crate) const SCAN_QUEUE: usize = 4096;
+/// The most scans committed together.
+const MAX_GROUP: usize = 2000;
+
+/// One caller's scans and where to send their outcome.
+#[derive(Debug)]
+pub(crate) struct ScanJob {
+    scans: Vec<ScanWrite>,
+    reply: tokio::sync::oneshot::Sender<StoreResult<Vec<ScanOutcome>>>,
+}
+
+/// The group-commit writer: the first waiting job and every job already queued (up to `MAX_GROUP`
+/// scans) go into one transaction under the writers' lock, each inside its own savepoint, so one
+/// commit answers many callers; a job that fails rolls back alone.
+pub(crate) async fn scan_writer(pool: sqlx::PgPool, mut queue: tokio::sync::mpsc::Receiver<ScanJob>) {
+    while let Some(first) = queue.recv().await {
+        let mut size = first.scans.len();
+        let mut jobs = vec![first];
+        while size < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => {
+                    size += job.scans.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let results = match commit_group(&pool, &jobs).await {
+            Ok(results) => results,
+            Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
+        };
+        for (job, result) in jobs.into_iter().zip(results) {
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+async fn commit_group(pool: &sqlx::PgPool, jobs: &[ScanJob]) -> StoreResult<Vec<StoreResult<Vec<ScanOutcome>>>> {
+    let mut tx = crate::begin_write_on(pool).await?;
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        sqlx::query("SAVEPOINT job").execute(&mut *tx).await.map_err(backend)?;
+        let mut out = Vec::with_capacity(job.scans.len());
+        let mut failed = None;
+        for w in &job.scans {
+            match record_one(&mut tx, w).await {
+                Ok(o) => out.push(o),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        match failed {
+            None => {
+                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(backend)?;
+                results.push(Ok(out));
+            }
+            Some(e) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT job").execute(&mut *tx).await.map_err(backend)?;
+                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(backend)?;
+                results.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
 #[async_trait]
 impl CheckinStore for PostgresStore {
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
@@ -478,14 +548,12 @@ impl CheckinStore for PostgresStore {
     }
 
     async fn record_scans(&self, scans: Vec<ScanWrite>) -> StoreResult<Vec<ScanOutcome>> {
-        // One transaction for the batch: an error drops it, which rolls every scan of it back.
-        let mut tx = self.begin_write().await?;
-        let mut out = Vec::with_capacity(scans.len());
-        for w in &scans {
-            out.push(record_one(&mut tx, w).await?);
-        }
-        tx.commit().await?;
-        Ok(out)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.scans
+            .send(ScanJob { scans, reply })
+            .await
+            .map_err(|_| StoreError::Backend("the scan writer has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Backend("the scan writer has stopped".into()))?
     }
 
     async fn check_out(&self, user: UserId, at: Timestamp) -> StoreResult<Option<VisitRecord>> {

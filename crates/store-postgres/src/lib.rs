@@ -38,6 +38,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Scans go to one writer task per instance that commits whatever has queued up together.
+    scans: tokio::sync::mpsc::Sender<checkins::ScanJob>,
 }
 
 /// What a unique violation clashed on, by the constraint names of the migrations, with the same
@@ -87,7 +89,9 @@ impl PostgresStore {
             .map_err(backend)?;
         // The migrator holds its own advisory lock, so instances starting together do not race.
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Self { pool })
+        let (scans, queue) = tokio::sync::mpsc::channel(checkins::SCAN_QUEUE);
+        tokio::spawn(checkins::scan_writer(pool.clone(), queue));
+        Ok(Self { pool, scans })
     }
 
     /// Applies pending migrations and reports how many are applied, as `SqliteStore::migrate` does.
@@ -109,10 +113,10 @@ impl PostgresStore {
 
 /// A transaction that holds the writers' lock: the only kind of transaction that may append to
 /// the audit log.
-struct WriteTx(Transaction<'static, Postgres>);
+pub(crate) struct WriteTx(Transaction<'static, Postgres>);
 
 impl WriteTx {
-    async fn commit(self) -> StoreResult<()> {
+    pub(crate) async fn commit(self) -> StoreResult<()> {
         self.0.commit().await.map_err(backend)
     }
 }
@@ -134,14 +138,15 @@ impl PostgresStore {
     /// Begins a writing transaction and waits for the writers' lock, which PostgreSQL releases
     /// when the transaction ends (an error that drops it rolls it back and frees the lock too).
     async fn begin_write(&self) -> StoreResult<WriteTx> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(WRITE_LOCK_KEY)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        Ok(WriteTx(tx))
+        begin_write_on(&self.pool).await
     }
+}
+
+/// See [`PostgresStore::begin_write`].
+pub(crate) async fn begin_write_on(pool: &PgPool) -> StoreResult<WriteTx> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK_KEY).execute(&mut *tx).await.map_err(backend)?;
+    Ok(WriteTx(tx))
 }
 
 /// Appends one entry to the chain, inside the caller's writing transaction.

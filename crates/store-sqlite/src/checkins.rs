@@ -190,6 +190,78 @@ async fn record_one(conn: &mut SqliteConnection, w: &ScanWrite) -> StoreResult<S
     Ok(ScanOutcome { answer, visit_id, resubmitted: false, scanned_at: w.scanned_at })
 }
 
+/// How many jobs may wait for the scan writer.
+pub(crate) const SCAN_QUEUE: usize = 4096;
+/// The most scans committed together.
+const MAX_GROUP: usize = 2000;
+
+/// One caller's scans and where to send their outcome.
+#[derive(Debug)]
+pub(crate) struct ScanJob {
+    scans: Vec<ScanWrite>,
+    reply: tokio::sync::oneshot::Sender<StoreResult<Vec<ScanOutcome>>>,
+}
+
+/// The group-commit writer: takes the first waiting job, then every job already queued (up to
+/// `MAX_GROUP` scans), applies each inside its own savepoint of one transaction, commits once and
+/// answers every caller. A job that fails rolls back to its savepoint alone; the others commit. One
+/// commit (one fsync) for many scans is what lets SQLite take thousands of scans a second.
+pub(crate) async fn scan_writer(pool: sqlx::SqlitePool, mut queue: tokio::sync::mpsc::Receiver<ScanJob>) {
+    while let Some(first) = queue.recv().await {
+        let mut size = first.scans.len();
+        let mut jobs = vec![first];
+        while size < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => {
+                    size += job.scans.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let results = match commit_group(&pool, &jobs).await {
+            Ok(results) => results,
+            Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
+        };
+        for (job, result) in jobs.into_iter().zip(results) {
+            // A caller that went away (a closed connection) needs no answer; its scans are stored.
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+async fn commit_group(pool: &sqlx::SqlitePool, jobs: &[ScanJob]) -> StoreResult<Vec<StoreResult<Vec<ScanOutcome>>>> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        sqlx::query("SAVEPOINT job").execute(&mut *tx).await.map_err(backend)?;
+        let mut out = Vec::with_capacity(job.scans.len());
+        let mut failed = None;
+        for w in &job.scans {
+            match record_one(&mut tx, w).await {
+                Ok(o) => out.push(o),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        match failed {
+            None => {
+                sqlx::query("RELEASE job").execute(&mut *tx).await.map_err(backend)?;
+                results.push(Ok(out));
+            }
+            Some(e) => {
+                sqlx::query("ROLLBACK TO job").execute(&mut *tx).await.map_err(backend)?;
+                sqlx::query("RELEASE job").execute(&mut *tx).await.map_err(backend)?;
+                results.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await.map_err(backend)?;
+    Ok(results)
+}
+
 #[async_trait]
 impl CheckinStore for SqliteStore {
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
@@ -440,13 +512,12 @@ impl CheckinStore for SqliteStore {
     }
 
     async fn record_scans(&self, scans: Vec<ScanWrite>) -> StoreResult<Vec<ScanOutcome>> {
-        let mut tx = self.begin().await?;
-        let mut out = Vec::with_capacity(scans.len());
-        for w in &scans {
-            out.push(record_one(&mut tx, w).await?);
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(out)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.scans
+            .send(ScanJob { scans, reply })
+            .await
+            .map_err(|_| StoreError::Backend("the scan writer has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Backend("the scan writer has stopped".into()))?
     }
 
     async fn check_out(&self, user: UserId, at: Timestamp) -> StoreResult<Option<VisitRecord>> {

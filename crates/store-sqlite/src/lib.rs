@@ -25,6 +25,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     pub(crate) write: SqlitePool,
     pub(crate) read: SqlitePool,
+    /// Scans go to one writer task that commits whatever has queued up together (group commit).
+    pub(crate) scans: tokio::sync::mpsc::Sender<checkins::ScanJob>,
 }
 
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
@@ -72,7 +74,9 @@ impl SqliteStore {
         MIGRATOR.run(&write).await.map_err(|e| StoreError::Backend(e.to_string()))?;
         let read =
             SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await.map_err(backend)?;
-        Ok(Self { write, read })
+        let (scans, queue) = tokio::sync::mpsc::channel(checkins::SCAN_QUEUE);
+        tokio::spawn(checkins::scan_writer(write.clone(), queue));
+        Ok(Self { write, read, scans })
     }
 
     /// Applies pending migrations and reports how many the database has applied in all.
