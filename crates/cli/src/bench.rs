@@ -193,9 +193,6 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
         errors += r.errors;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    tokio::task::spawn_blocking(move || server_rt.shutdown_timeout(Duration::from_secs(5)))
-        .await
-        .map_err(|e| e.to_string())?;
 
     // Every acknowledged scan must be stored: resubmitting its id must find it.
     eprintln!("checking {} acknowledged scans…", acked.len());
@@ -221,6 +218,10 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
         let outcomes = store.record_scans(writes).await.map_err(|e| e.to_string())?;
         stored += outcomes.iter().filter(|o| o.resubmitted && o.answer.colour == "green").count() as u64;
     }
+    // The server's runtime goes last: database connections it opened belong to it.
+    tokio::task::spawn_blocking(move || server_rt.shutdown_timeout(Duration::from_secs(5)))
+        .await
+        .map_err(|e| e.to_string())?;
     latencies.sort_unstable();
     let acknowledged = acked.len() as u64;
     Ok(CheckinReport {

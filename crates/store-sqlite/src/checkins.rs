@@ -3,14 +3,13 @@
 use async_trait::async_trait;
 use sqlx::{Row, SqliteConnection};
 use vaora_app::store::*;
-use vaora_domain::org::CheckpointMode;
 use vaora_domain::{CheckpointId, SessionId, Timestamp, UserId};
 
 use crate::{SqliteStore, append_audit, backend, ms};
 
 /// A rescan at a `both` checkpoint closes the visit only after this long (a double scan at the
 /// door is not an exit).
-const BOTH_MODE_DEBOUNCE_MS: i64 = 2 * 60 * 1000;
+pub(crate) const BOTH_MODE_DEBOUNCE_MS: i64 = 2 * 60 * 1000;
 /// A visit longer than this is not extended; a rescan starts a new one.
 pub(crate) const MAX_VISIT_MS: i64 = 24 * 3600 * 1000;
 /// The longest a visit can be: a full day plus the longest default stay.
@@ -49,26 +48,6 @@ fn visit_row(r: &sqlx::sqlite::SqliteRow) -> Result<VisitRecord, sqlx::Error> {
     })
 }
 
-async fn insert_visit(
-    conn: &mut SqliteConnection,
-    w: &ScanWrite,
-    user: UserId,
-    end: i64,
-    reason: &str,
-) -> StoreResult<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO visits (user_id, checkpoint_id, started_at, ended_at, end_reason) VALUES (?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(user.0)
-    .bind(w.checkpoint_id.0)
-    .bind(w.scanned_at.millis())
-    .bind(end)
-    .bind(reason)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(backend)
-}
-
 async fn close_visit(conn: &mut SqliteConnection, id: i64, at: i64, reason: &str) -> StoreResult<()> {
     sqlx::query("UPDATE visits SET ended_at = MAX(started_at, ?), end_reason = ? WHERE id = ?")
         .bind(at)
@@ -78,188 +57,6 @@ async fn close_visit(conn: &mut SqliteConnection, id: i64, at: i64, reason: &str
         .await
         .map_err(backend)?;
     Ok(())
-}
-
-/// Starts, extends or closes the person's visit for a valid scan.
-async fn apply_visit(conn: &mut SqliteConnection, w: &ScanWrite, user: UserId) -> StoreResult<i64> {
-    let at = w.scanned_at.millis();
-    let open: Option<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, checkpoint_id, started_at FROM visits
-         WHERE user_id = ? AND end_reason = 'stay' AND started_at <= ? AND ended_at > ?
-         ORDER BY started_at DESC, id DESC LIMIT 1",
-    )
-    .bind(user.0)
-    .bind(at)
-    .bind(at)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(backend)?;
-    match (w.mode, open) {
-        (CheckpointMode::Exit, Some((id, _, _))) => {
-            close_visit(conn, id, at, "exit").await?;
-            Ok(id)
-        }
-        (CheckpointMode::Exit, None) => insert_visit(conn, w, user, at, "exit").await,
-        (mode, Some((id, cp, started))) if cp == w.checkpoint_id.0 => {
-            if mode == CheckpointMode::Both && at - started >= BOTH_MODE_DEBOUNCE_MS {
-                close_visit(conn, id, at, "exit").await?;
-                Ok(id)
-            } else if at - started > MAX_VISIT_MS {
-                close_visit(conn, id, at, "moved").await?;
-                insert_visit(conn, w, user, at + w.stay_ms, "stay").await
-            } else {
-                sqlx::query("UPDATE visits SET ended_at = MAX(ended_at, ?) WHERE id = ?")
-                    .bind(at + w.stay_ms)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                Ok(id)
-            }
-        }
-        (_, open) => {
-            if let Some((id, _, _)) = open {
-                close_visit(conn, id, at, "moved").await?;
-            }
-            insert_visit(conn, w, user, at + w.stay_ms, "stay").await
-        }
-    }
-}
-
-async fn record_one(conn: &mut SqliteConnection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
-    let previous =
-        sqlx::query("SELECT colour, reason, display_name, visit_id, scanned_at FROM scans WHERE client_id = ?")
-            .bind(&w.client_id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(backend)?;
-    if let Some(r) = previous {
-        let get = |r: &sqlx::sqlite::SqliteRow| -> Result<ScanOutcome, sqlx::Error> {
-            Ok(ScanOutcome {
-                answer: ScanAnswer {
-                    colour: r.try_get("colour")?,
-                    reason: r.try_get("reason")?,
-                    display_name: r.try_get("display_name")?,
-                },
-                visit_id: r.try_get("visit_id")?,
-                resubmitted: true,
-                scanned_at: ms(r.try_get("scanned_at")?),
-            })
-        };
-        return get(&r).map_err(backend);
-    }
-    let mut answer = w.answer.clone();
-    let mut digest = w.pass_digest.as_deref();
-    let mut visit_id = None;
-    if let Some(d) = digest {
-        let used: Option<i64> = sqlx::query_scalar("SELECT 1 FROM scans WHERE checkpoint_id = ? AND pass_digest = ?")
-            .bind(w.checkpoint_id.0)
-            .bind(d)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(backend)?;
-        if used.is_some() {
-            answer = ScanAnswer { colour: "red".into(), reason: Some("pass_already_used".into()), ..answer };
-            digest = None;
-        }
-    }
-    if answer.colour != "red"
-        && let Some(user) = w.user_id
-    {
-        visit_id = Some(apply_visit(conn, w, user).await?);
-    }
-    sqlx::query(
-        "INSERT INTO scans (client_id, checkpoint_id, checker_id, user_id, kind, scanned_at, received_at, colour, reason,
-            display_name, visit_id, pass_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&w.client_id)
-    .bind(w.checkpoint_id.0)
-    .bind(w.checker.map(|c| c.0))
-    .bind(w.user_id.map(|u| u.0))
-    .bind(w.kind)
-    .bind(w.scanned_at.millis())
-    .bind(w.received_at.millis())
-    .bind(&answer.colour)
-    .bind(&answer.reason)
-    .bind(&answer.display_name)
-    .bind(visit_id)
-    .bind(digest)
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
-    Ok(ScanOutcome { answer, visit_id, resubmitted: false, scanned_at: w.scanned_at })
-}
-
-/// How many jobs may wait for the scan writer.
-pub(crate) const SCAN_QUEUE: usize = 4096;
-/// The most scans committed together.
-const MAX_GROUP: usize = 2000;
-
-/// One caller's scans and where to send their outcome.
-#[derive(Debug)]
-pub(crate) struct ScanJob {
-    scans: Vec<ScanWrite>,
-    reply: tokio::sync::oneshot::Sender<StoreResult<Vec<ScanOutcome>>>,
-}
-
-/// The group-commit writer: takes the first waiting job, then every job already queued (up to
-/// `MAX_GROUP` scans), applies each inside its own savepoint of one transaction, commits once and
-/// answers every caller. A job that fails rolls back to its savepoint alone; the others commit. One
-/// commit (one fsync) for many scans is what lets SQLite take thousands of scans a second.
-pub(crate) async fn scan_writer(pool: sqlx::SqlitePool, mut queue: tokio::sync::mpsc::Receiver<ScanJob>) {
-    while let Some(first) = queue.recv().await {
-        let mut size = first.scans.len();
-        let mut jobs = vec![first];
-        while size < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => {
-                    size += job.scans.len();
-                    jobs.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        let results = match commit_group(&pool, &jobs).await {
-            Ok(results) => results,
-            Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
-        };
-        for (job, result) in jobs.into_iter().zip(results) {
-            // A caller that went away (a closed connection) needs no answer; its scans are stored.
-            let _ = job.reply.send(result);
-        }
-    }
-}
-
-async fn commit_group(pool: &sqlx::SqlitePool, jobs: &[ScanJob]) -> StoreResult<Vec<StoreResult<Vec<ScanOutcome>>>> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        sqlx::query("SAVEPOINT job").execute(&mut *tx).await.map_err(backend)?;
-        let mut out = Vec::with_capacity(job.scans.len());
-        let mut failed = None;
-        for w in &job.scans {
-            match record_one(&mut tx, w).await {
-                Ok(o) => out.push(o),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            }
-        }
-        match failed {
-            None => {
-                sqlx::query("RELEASE job").execute(&mut *tx).await.map_err(backend)?;
-                results.push(Ok(out));
-            }
-            Some(e) => {
-                sqlx::query("ROLLBACK TO job").execute(&mut *tx).await.map_err(backend)?;
-                sqlx::query("RELEASE job").execute(&mut *tx).await.map_err(backend)?;
-                results.push(Err(e));
-            }
-        }
-    }
-    tx.commit().await.map_err(backend)?;
-    Ok(results)
 }
 
 #[async_trait]
@@ -514,7 +311,7 @@ impl CheckinStore for SqliteStore {
     async fn record_scans(&self, scans: Vec<ScanWrite>) -> StoreResult<Vec<ScanOutcome>> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.scans
-            .send(ScanJob { scans, reply })
+            .send(crate::scan_writer::ScanJob { scans, reply })
             .await
             .map_err(|_| StoreError::Backend("the scan writer has stopped".into()))?;
         answer.await.map_err(|_| StoreError::Backend("the scan writer has stopped".into()))?

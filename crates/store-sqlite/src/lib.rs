@@ -17,6 +17,7 @@ use vaora_domain::role::Grant;
 use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, UnitId, UserId};
 
 mod checkins;
+mod scan_writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -26,32 +27,38 @@ pub struct SqliteStore {
     pub(crate) write: SqlitePool,
     pub(crate) read: SqlitePool,
     /// Scans go to one writer task that commits whatever has queued up together (group commit).
-    pub(crate) scans: tokio::sync::mpsc::Sender<checkins::ScanJob>,
+    pub(crate) scans: tokio::sync::mpsc::Sender<scan_writer::ScanJob>,
+}
+
+/// What a unique violation's message says clashed, in the names the stores share.
+pub(crate) fn conflict_of(msg: &str) -> Option<&'static str> {
+    if !msg.contains("UNIQUE constraint failed") {
+        return None;
+    }
+    Some(if msg.contains("users.phone_hash") {
+        "phone"
+    } else if msg.contains("users.cccd_hash") {
+        "cccd"
+    } else if msg.contains("users.cmnd_hash") {
+        "cmnd"
+    } else if msg.contains("agencies.code") {
+        "agency_code"
+    } else if msg.contains("units.") {
+        "unit_name"
+    } else if msg.contains("roster_entries.unit_id, roster_entries.phone_hash") {
+        "roster_phone"
+    } else if msg.contains("roster_entries.unit_id, roster_entries.cccd_hash") {
+        "roster_cccd"
+    } else {
+        "record"
+    })
 }
 
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e {
-        let msg = db.message();
-        if msg.contains("UNIQUE constraint failed") {
-            let what = if msg.contains("users.phone_hash") {
-                "phone"
-            } else if msg.contains("users.cccd_hash") {
-                "cccd"
-            } else if msg.contains("users.cmnd_hash") {
-                "cmnd"
-            } else if msg.contains("agencies.code") {
-                "agency_code"
-            } else if msg.contains("units.") {
-                "unit_name"
-            } else if msg.contains("roster_entries.unit_id, roster_entries.phone_hash") {
-                "roster_phone"
-            } else if msg.contains("roster_entries.unit_id, roster_entries.cccd_hash") {
-                "roster_cccd"
-            } else {
-                "record"
-            };
-            return StoreError::Conflict(what);
-        }
+    if let sqlx::Error::Database(db) = &e
+        && let Some(what) = conflict_of(db.message())
+    {
+        return StoreError::Conflict(what);
     }
     StoreError::Backend(e.to_string())
 }
@@ -73,9 +80,8 @@ impl SqliteStore {
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await.map_err(backend)?;
         MIGRATOR.run(&write).await.map_err(|e| StoreError::Backend(e.to_string()))?;
         let read =
-            SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await.map_err(backend)?;
-        let (scans, queue) = tokio::sync::mpsc::channel(checkins::SCAN_QUEUE);
-        tokio::spawn(checkins::scan_writer(write.clone(), queue));
+            SqlitePoolOptions::new().max_connections(4).connect_with(opts.clone().read_only(true)).await.map_err(backend)?;
+        let scans = scan_writer::start(opts.get_filename())?;
         Ok(Self { write, read, scans })
     }
 

@@ -1,0 +1,227 @@
+//! The group-commit scan writer: one OS thread owns a plain SQLite connection (rusqlite, sharing
+//! sqlx's bundled SQLite) and applies every scan that has queued up in one transaction, each
+//! caller's scans inside their own savepoint, then commits once (one fsync) and answers them all.
+//!
+//! Scans are the hot path: going through sqlx's per-connection worker thread cost a cross-thread
+//! hand-off per statement, which capped scans near 2,000/s; cached statements on a connection the
+//! writer owns cost microseconds.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+use vaora_app::store::{ScanAnswer, ScanOutcome, ScanWrite, StoreError, StoreResult};
+use vaora_domain::Timestamp;
+use vaora_domain::org::CheckpointMode;
+
+use crate::checkins::{BOTH_MODE_DEBOUNCE_MS, MAX_VISIT_MS};
+
+/// How many jobs may wait for the writer.
+pub(crate) const SCAN_QUEUE: usize = 4096;
+/// The most scans committed together.
+const MAX_GROUP: usize = 2000;
+
+/// One caller's scans and where to send their outcome.
+#[derive(Debug)]
+pub(crate) struct ScanJob {
+    pub(crate) scans: Vec<ScanWrite>,
+    pub(crate) reply: oneshot::Sender<StoreResult<Vec<ScanOutcome>>>,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Opens the writer's connection and starts its thread.
+pub(crate) fn start(path: &Path) -> StoreResult<mpsc::Sender<ScanJob>> {
+    let conn = Connection::open(path).map_err(db)?;
+    conn.busy_timeout(Duration::from_secs(10)).map_err(db)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    let (tx, rx) = mpsc::channel(SCAN_QUEUE);
+    std::thread::Builder::new()
+        .name("vaora-scan-writer".into())
+        .spawn(move || run(conn, rx))
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(tx)
+}
+
+fn run(mut conn: Connection, mut queue: mpsc::Receiver<ScanJob>) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut size = first.scans.len();
+        let mut jobs = vec![first];
+        while size < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => {
+                    size += job.scans.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let results = match commit_group(&mut conn, &jobs) {
+            Ok(results) => results,
+            Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
+        };
+        for (job, result) in jobs.into_iter().zip(results) {
+            // A caller that went away (a closed connection) needs no answer; its scans are stored.
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+fn commit_group(conn: &mut Connection, jobs: &[ScanJob]) -> StoreResult<Vec<StoreResult<Vec<ScanOutcome>>>> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let sp = tx.savepoint().map_err(db)?;
+        let mut out = Vec::with_capacity(job.scans.len());
+        let mut failed = None;
+        for w in &job.scans {
+            match record_one(&sp, w) {
+                Ok(o) => out.push(o),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        match failed {
+            None => {
+                sp.commit().map_err(db)?;
+                results.push(Ok(out));
+            }
+            // Dropping the savepoint rolls the job back; the others stay.
+            Some(e) => {
+                drop(sp);
+                results.push(Err(e));
+            }
+        }
+    }
+    tx.commit().map_err(db)?;
+    Ok(results)
+}
+
+fn record_one(conn: &Connection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
+    let previous = conn
+        .prepare_cached("SELECT colour, reason, display_name, visit_id, scanned_at FROM scans WHERE client_id = ?1")
+        .map_err(db)?
+        .query_row(params![w.client_id], |r| {
+            Ok(ScanOutcome {
+                answer: ScanAnswer { colour: r.get(0)?, reason: r.get(1)?, display_name: r.get(2)? },
+                visit_id: r.get(3)?,
+                resubmitted: true,
+                scanned_at: Timestamp(r.get(4)?),
+            })
+        })
+        .optional()
+        .map_err(db)?;
+    if let Some(p) = previous {
+        return Ok(p);
+    }
+    let mut answer = w.answer.clone();
+    let mut digest = w.pass_digest.as_deref();
+    if let Some(d) = digest {
+        let used = conn
+            .prepare_cached("SELECT 1 FROM scans WHERE checkpoint_id = ?1 AND pass_digest = ?2")
+            .map_err(db)?
+            .exists(params![w.checkpoint_id.0, d])
+            .map_err(db)?;
+        if used {
+            answer = ScanAnswer { colour: "red".into(), reason: Some("pass_already_used".into()), ..answer };
+            digest = None;
+        }
+    }
+    let visit_id = match w.user_id {
+        Some(user) if answer.colour != "red" => Some(apply_visit(conn, w, user.0)?),
+        _ => None,
+    };
+    conn.prepare_cached(
+        "INSERT INTO scans (client_id, checkpoint_id, checker_id, user_id, kind, scanned_at, received_at, colour, reason,
+            display_name, visit_id, pass_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )
+    .map_err(db)?
+    .execute(params![
+        w.client_id,
+        w.checkpoint_id.0,
+        w.checker.map(|c| c.0),
+        w.user_id.map(|u| u.0),
+        w.kind,
+        w.scanned_at.millis(),
+        w.received_at.millis(),
+        answer.colour,
+        answer.reason,
+        answer.display_name,
+        visit_id,
+        digest,
+    ])
+    .map_err(|e| match crate::conflict_of(&e.to_string()) {
+        Some(what) => StoreError::Conflict(what),
+        None => db(e),
+    })?;
+    Ok(ScanOutcome { answer, visit_id, resubmitted: false, scanned_at: w.scanned_at })
+}
+
+fn insert_visit(conn: &Connection, w: &ScanWrite, user: i64, end: i64, reason: &str) -> StoreResult<i64> {
+    conn.prepare_cached(
+        "INSERT INTO visits (user_id, checkpoint_id, started_at, ended_at, end_reason) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    )
+    .map_err(db)?
+    .query_row(params![user, w.checkpoint_id.0, w.scanned_at.millis(), end, reason], |r| r.get(0))
+    .map_err(db)
+}
+
+fn close_visit(conn: &Connection, id: i64, at: i64, reason: &str) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE visits SET ended_at = MAX(started_at, ?1), end_reason = ?2 WHERE id = ?3")
+        .map_err(db)?
+        .execute(params![at, reason, id])
+        .map_err(db)?;
+    Ok(())
+}
+
+/// Starts, extends or closes the person's visit for a valid scan (the rules of
+/// `crates/store-sqlite/src/checkins.rs`, kept in one place here).
+fn apply_visit(conn: &Connection, w: &ScanWrite, user: i64) -> StoreResult<i64> {
+    let at = w.scanned_at.millis();
+    let open: Option<(i64, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT id, checkpoint_id, started_at FROM visits
+             WHERE user_id = ?1 AND end_reason = 'stay' AND started_at <= ?2 AND ended_at > ?2
+             ORDER BY started_at DESC, id DESC LIMIT 1",
+        )
+        .map_err(db)?
+        .query_row(params![user, at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+        .map_err(db)?;
+    match (w.mode, open) {
+        (CheckpointMode::Exit, Some((id, _, _))) => {
+            close_visit(conn, id, at, "exit")?;
+            Ok(id)
+        }
+        (CheckpointMode::Exit, None) => insert_visit(conn, w, user, at, "exit"),
+        (mode, Some((id, cp, started))) if cp == w.checkpoint_id.0 => {
+            if mode == CheckpointMode::Both && at - started >= BOTH_MODE_DEBOUNCE_MS {
+                close_visit(conn, id, at, "exit")?;
+                Ok(id)
+            } else if at - started > MAX_VISIT_MS {
+                close_visit(conn, id, at, "moved")?;
+                insert_visit(conn, w, user, at + w.stay_ms, "stay")
+            } else {
+                conn.prepare_cached("UPDATE visits SET ended_at = MAX(ended_at, ?1) WHERE id = ?2")
+                    .map_err(db)?
+                    .execute(params![at + w.stay_ms, id])
+                    .map_err(db)?;
+                Ok(id)
+            }
+        }
+        (_, open) => {
+            if let Some((id, _, _)) = open {
+                close_visit(conn, id, at, "moved")?;
+            }
+            insert_visit(conn, w, user, at + w.stay_ms, "stay")
+        }
+    }
+}
