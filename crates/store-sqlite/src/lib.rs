@@ -79,8 +79,11 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await.map_err(backend)?;
         MIGRATOR.run(&write).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        let read =
-            SqlitePoolOptions::new().max_connections(4).connect_with(opts.clone().read_only(true)).await.map_err(backend)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts.clone().read_only(true))
+            .await
+            .map_err(backend)?;
         let scans = scan_writer::start(opts.get_filename())?;
         Ok(Self { write, read, scans })
     }
