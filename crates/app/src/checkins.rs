@@ -618,6 +618,28 @@ impl App {
         Err(AppError::internal("no free card number after five attempts"))
     }
 
+    /// Issues cards to several people at once (a print run): every id is checked before any card
+    /// is issued, and a person listed twice gets one card.
+    pub async fn issue_cards(&self, actor: &Actor, users: &[UserId]) -> Result<Vec<IssuedCard>, AppError> {
+        actor.require_officer()?;
+        let mut unique: Vec<UserId> = Vec::with_capacity(users.len());
+        for u in users {
+            if !unique.contains(u) {
+                unique.push(*u);
+            }
+        }
+        for u in &unique {
+            if self.store.user(*u).await?.is_none() {
+                return Err(AppError::not_found("person_not_found", format!("no account {u}")));
+            }
+        }
+        let mut out = Vec::with_capacity(unique.len());
+        for u in unique {
+            out.push(self.issue_card(actor, u).await?);
+        }
+        Ok(out)
+    }
+
     /// Revokes a printed card (officers); it scans red from then on.
     pub async fn revoke_card(&self, actor: &Actor, card: i64) -> Result<(), AppError> {
         actor.require_officer()?;
@@ -638,6 +660,21 @@ fn result_of(client_id: String, o: ScanOutcome) -> ScanResult {
         resubmitted: o.resubmitted,
         scanned_at: o.scanned_at,
     }
+}
+
+/// Whether a pass valid from `valid_from_ms` falls in the key's signing window as published, with
+/// the same allowances as the server (a minute before creation, a day of batches after it stops).
+fn signed_in_window(keys: &crate::keys::KeySet, kid: u16, valid_from_ms: i64) -> bool {
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok().map(|d| d.timestamp_millis());
+    keys.keys.iter().filter(|k| k.kid == kid && k.purpose == Purpose::Pass).any(|k| {
+        let after_start =
+            parse(&k.valid_from).is_some_and(|f| valid_from_ms + 60_000 + PASS_TOLERANCE_SECONDS * 1000 >= f);
+        let before_end = match &k.sign_until {
+            None => true,
+            Some(u) => parse(u).is_some_and(|u| valid_from_ms <= u + 24 * 3_600_000 + PASS_TOLERANCE_SECONDS * 1000),
+        };
+        after_start && before_end
+    })
 }
 
 /// The verdict of an offline verification (what `vaora pass verify` prints).
@@ -684,7 +721,9 @@ pub fn verify_offline(code: &str, keys: &crate::keys::KeySet, now: Timestamp) ->
                 .as_deref()
                 .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
                 .is_some_and(|u| u.timestamp_millis() < now.millis());
-            if expired { None } else { ed25519_dalek::VerifyingKey::from_bytes(&arr).ok() }
+            // A date that does not parse counts as past: an offline verifier errs on refusing.
+            let unreadable = k.valid_until.as_deref().is_some_and(|u| chrono::DateTime::parse_from_rfc3339(u).is_err());
+            if expired || unreadable { None } else { ed25519_dalek::VerifyingKey::from_bytes(&arr).ok() }
         })
     };
     match v.kind {
@@ -693,6 +732,9 @@ pub fn verify_offline(code: &str, keys: &crate::keys::KeySet, now: Timestamp) ->
             let result = UnverifiedPass::parse(code).and_then(|p| {
                 v.kid = Some(p.claims.key_id);
                 let key = key_for(p.claims.key_id, Purpose::Pass).ok_or(CodeError::UnknownKey)?;
+                if !signed_in_window(keys, p.claims.key_id, i64::from(p.claims.issued_at) * 1000) {
+                    return Err(CodeError::UnknownKey);
+                }
                 let c = p.verify(&key)?;
                 v.pseudonym = Some(c.pseudonym.to_hex());
                 v.valid_from = Some(Timestamp(i64::from(c.issued_at) * 1000).to_rfc3339());

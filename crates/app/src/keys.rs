@@ -58,10 +58,14 @@ pub(crate) struct LoadedKey {
 }
 
 impl LoadedKey {
-    /// Whether a code signed at `signed_at` and presented at `at` verifies with this key.
-    pub(crate) fn accepts(&self, signed_at: Timestamp, at: Timestamp, tolerance_ms: i64) -> bool {
-        let signed_ok = signed_at.millis() + tolerance_ms >= self.created_at.millis()
-            && self.sign_until.is_none_or(|u| signed_at.millis() <= u.millis() + tolerance_ms);
+    /// Whether a pass valid from `valid_from` and presented at `at` verifies with this key. A pass
+    /// may be valid later than it was signed (an offline batch covers the next day), so a key that
+    /// has stopped signing still covers passes valid up to a day after it stopped; and a batch
+    /// starts at the top of the minute in which the key may have been created.
+    pub(crate) fn accepts(&self, valid_from: Timestamp, at: Timestamp, tolerance_ms: i64) -> bool {
+        let from = valid_from.millis();
+        let signed_ok = from + 60_000 + tolerance_ms >= self.created_at.millis()
+            && self.sign_until.is_none_or(|u| from <= u.millis() + BATCH_HORIZON_MS + tolerance_ms);
         signed_ok && self.verify_until.is_none_or(|u| at <= u)
     }
 }
@@ -80,8 +84,12 @@ impl std::fmt::Debug for Keyring {
     }
 }
 
+/// How far ahead an offline batch of passes reaches.
+const BATCH_HORIZON_MS: i64 = 24 * 3600 * 1000;
 /// How long a pass key keeps verifying after it stops signing: a day of batch passes and a minute.
-const PASS_KEY_GRACE_MS: i64 = (24 * 3600 + 120) * 1000;
+const PASS_KEY_GRACE_MS: i64 = BATCH_HORIZON_MS + 120_000;
+/// How often an instance rereads the keys, to pick up a rotation made by another instance.
+const RELOAD_EVERY_MS: i64 = 30_000;
 
 /// One public key as published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,8 +166,18 @@ impl App {
         keys.iter().find(|k| k.purpose == purpose && k.sign_until.is_none()).cloned()
     }
 
+    /// Rereads the keys when the last read is older than [`RELOAD_EVERY_MS`].
+    async fn reload_if_stale(&self) -> Result<(), AppError> {
+        let last = self.keyring.last_reload.load(std::sync::atomic::Ordering::Relaxed);
+        if (self.now().millis() - last).abs() > RELOAD_EVERY_MS {
+            self.reload_keys().await?;
+        }
+        Ok(())
+    }
+
     /// The active key of a purpose, loading keys on first use.
     pub(crate) async fn signing_key(&self, purpose: Purpose) -> Result<LoadedKey, AppError> {
+        self.reload_if_stale().await?;
         if let Some(k) = self.active_key(purpose) {
             return Ok(k);
         }
@@ -169,6 +187,7 @@ impl App {
 
     /// The key with this id and purpose; reloads once (at most every 5 s) when it is unknown.
     pub(crate) async fn key_by_id(&self, id: u16, purpose: Purpose) -> Result<Option<LoadedKey>, AppError> {
+        self.reload_if_stale().await?;
         let find = || {
             let keys = self.keyring.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
             keys.iter().find(|k| k.id == id && k.purpose == purpose).cloned()
@@ -228,7 +247,11 @@ impl App {
 
     /// The public keys that still verify something, for offline verifiers.
     pub async fn public_keys(&self) -> Result<KeySet, AppError> {
-        self.ensure_signing_keys().await?;
+        if self.active_key(Purpose::Pass).is_none() || self.active_key(Purpose::Venue).is_none() {
+            self.ensure_signing_keys().await?;
+        } else {
+            self.reload_if_stale().await?;
+        }
         let now = self.now();
         let keys = self.keyring.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         Ok(KeySet {

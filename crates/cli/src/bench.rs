@@ -18,7 +18,7 @@ use vaora_app::store::{ScanAnswer, ScanWrite};
 use vaora_app::{App, PasswordHashing, Secrets, Settings, SystemClock};
 use vaora_domain::org::CheckpointMode;
 use vaora_domain::role::Grant;
-use vaora_domain::{CheckpointId, Timestamp};
+use vaora_domain::{CheckpointId, Timestamp, UserId};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -140,7 +140,7 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
         let (token, actor) = signed_in(&app, person(1 + i), &meta).await?;
         let cp = checkpoints[i % checkpoints.len()];
         app.grant_role(&admin, actor.user_id, Grant::Checker { checkpoint_id: cp }).await.map_err(|e| e.message)?;
-        checkers.push((token, cp));
+        checkers.push((token, cp, actor.user_id));
     }
     let mut signers: Vec<PassSigner> = Vec::new();
     for i in 0..b.people {
@@ -176,24 +176,35 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for (n, (token, cp)) in checkers.into_iter().enumerate() {
+    for (n, (token, cp, checker)) in checkers.into_iter().enumerate() {
         let signers = signers.clone();
         let stop = stop.clone();
-        tasks.push(tokio::spawn(async move { drive(addr, n, token, cp, signers, stop).await }));
+        tasks.push(tokio::spawn(async move { drive(addr, n, token, cp, checker, signers, stop).await }));
     }
     tokio::time::sleep(Duration::from_secs(b.seconds)).await;
     stop.store(true, Ordering::Relaxed);
     let mut latencies: Vec<u32> = Vec::new();
-    let mut acked: Vec<(String, CheckpointId)> = Vec::new();
+    let mut acked: Vec<(String, CheckpointId, UserId)> = Vec::new();
     let mut errors = 0u64;
+    let mut failure = None;
     for t in tasks {
-        let r = t.await.map_err(|e| e.to_string())??;
-        latencies.extend(r.latencies_us);
-        acked.extend(r.acked);
-        errors += r.errors;
+        match t.await.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok(r) => {
+                latencies.extend(r.latencies_us);
+                acked.extend(r.acked);
+                errors += r.errors;
+            }
+            Err(e) => failure = Some(e),
+        }
     }
     let elapsed = started.elapsed().as_secs_f64();
 
+    if let Some(e) = failure {
+        tokio::task::spawn_blocking(move || server_rt.shutdown_timeout(Duration::from_secs(5)))
+            .await
+            .map_err(|e| e.to_string())?;
+        return Err(format!("a simulated checker failed: {e}"));
+    }
     // Every acknowledged scan must be stored: resubmitting its id must find it.
     eprintln!("checking {} acknowledged scans…", acked.len());
     let mut stored = 0u64;
@@ -201,9 +212,9 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
     for chunk in acked.chunks(1000) {
         let writes = chunk
             .iter()
-            .map(|(id, cp)| ScanWrite {
+            .map(|(id, cp, checker)| ScanWrite {
                 client_id: id.clone(),
-                checker: None,
+                checker: Some(*checker),
                 checkpoint_id: *cp,
                 mode: CheckpointMode::Entry,
                 stay_ms: 60_000,
@@ -237,7 +248,7 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
 
 struct DriveResult {
     latencies_us: Vec<u32>,
-    acked: Vec<(String, CheckpointId)>,
+    acked: Vec<(String, CheckpointId, UserId)>,
     errors: u64,
 }
 
@@ -248,6 +259,7 @@ async fn drive(
     n: usize,
     token: String,
     checkpoint: CheckpointId,
+    checker: UserId,
     signers: Arc<Vec<PassSigner>>,
     stop: Arc<AtomicBool>,
 ) -> Result<DriveResult, String> {
@@ -278,7 +290,7 @@ async fn drive(
         out.latencies_us.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
         let green = status.is_success() && bytes.windows(16).any(|w| w == b"\"colour\":\"green\"");
         if green {
-            out.acked.push((client_id, checkpoint));
+            out.acked.push((client_id, checkpoint, checker));
         } else {
             out.errors += 1;
             if out.errors <= 3 {

@@ -279,12 +279,12 @@ impl UnverifiedPass {
         (signed_message(PASS_LABEL, &self.body), Signature::from_bytes(&self.signature))
     }
 
-    /// A digest that identifies this exact pass (for "already used").
-    pub fn digest(&self) -> [u8; 16] {
-        let mut d = [0u8; 16];
+    /// Identifies this exact pass (for "already used"): pseudonym, issue time and the whole nonce.
+    pub fn digest(&self) -> [u8; 22] {
+        let mut d = [0u8; 22];
         d[..10].copy_from_slice(&self.claims.pseudonym.0);
         d[10..14].copy_from_slice(&self.claims.issued_at.to_be_bytes());
-        d[14..16].copy_from_slice(&self.claims.nonce[6..8]);
+        d[14..22].copy_from_slice(&self.claims.nonce);
         d
     }
 }

@@ -449,6 +449,20 @@ mod tests {
     }
 
     #[test]
+    fn a_pass_screen_qr_reads_back_with_rqrr_and_zbar() {
+        // A real pass's shape: VP1 and 148 base32 characters, in a screen-sized image.
+        let code = format!("VP1{}", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".repeat(5)[..148].to_owned());
+        let svg = QrMatrix::new(&code, Correction::Medium).unwrap().to_svg(300);
+        let png = svg_to_png(&svg, 96.0).unwrap();
+        assert_eq!(decode_png(&png), std::slice::from_ref(&code));
+        let dir = temp("pass");
+        let file = dir.join("pass.png");
+        std::fs::write(&file, png).unwrap();
+        assert_eq!(tool("zbarimg", &["--quiet", "--raw", file.to_str().unwrap()]).trim(), code);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn text_is_wrapped_and_escaped() {
         assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
         assert_eq!(esc("<Sở & \"Y tế\">"), "&lt;Sở &amp; &quot;Y tế&quot;&gt;");

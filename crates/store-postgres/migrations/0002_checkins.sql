@@ -68,8 +68,12 @@ CREATE TABLE visits (
 CREATE INDEX visits_checkpoint_time ON visits (checkpoint_id, started_at, ended_at, user_id);
 CREATE INDEX visits_user_time ON visits (user_id, started_at);
 
+-- A scan is known by who sent it (the checker, or the person for a self check-in) and the id their
+-- device gave it: two devices may number their scans alike without their scans being confused.
 CREATE TABLE scans (
-    client_id     TEXT   PRIMARY KEY,
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sender_id     BIGINT NOT NULL,
+    client_id     TEXT   NOT NULL,
     checkpoint_id BIGINT NOT NULL REFERENCES checkpoints (id),
     checker_id    BIGINT REFERENCES users (id) ON DELETE SET NULL,
     user_id       BIGINT REFERENCES users (id) ON DELETE SET NULL,
@@ -81,7 +85,8 @@ CREATE TABLE scans (
     display_name  TEXT,
     visit_id      BIGINT REFERENCES visits (id) ON DELETE SET NULL,
     pass_digest   BYTEA,
-    CONSTRAINT scans_colour_check CHECK (colour IN ('green', 'amber', 'red'))
+    CONSTRAINT scans_colour_check CHECK (colour IN ('green', 'amber', 'red')),
+    CONSTRAINT scans_sender_client_unique UNIQUE (sender_id, client_id)
 );
 
 -- A pass is accepted once per checkpoint.

@@ -148,12 +148,14 @@ async fn apply_visit(conn: &mut PgConnection, w: &ScanWrite, user: UserId) -> St
 
 /// Records one scan of a batch, inside the batch's transaction.
 async fn record_one(conn: &mut PgConnection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
-    let previous =
-        sqlx::query("SELECT colour, reason, display_name, visit_id, scanned_at FROM scans WHERE client_id = $1")
-            .bind(&w.client_id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(backend)?;
+    let previous = sqlx::query(
+        "SELECT colour, reason, display_name, visit_id, scanned_at FROM scans WHERE sender_id = $1 AND client_id = $2",
+    )
+    .bind(w.checker.or(w.user_id).map(|u| u.0).unwrap_or(0))
+    .bind(&w.client_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
     if let Some(r) = previous {
         let get = || -> Result<ScanOutcome, sqlx::Error> {
             Ok(ScanOutcome {
@@ -193,9 +195,10 @@ async fn record_one(conn: &mut PgConnection, w: &ScanWrite) -> StoreResult<ScanO
         visit_id = Some(apply_visit(conn, w, user).await?);
     }
     sqlx::query(
-        "INSERT INTO scans (client_id, checkpoint_id, checker_id, user_id, kind, scanned_at, received_at, colour, reason,
-            display_name, visit_id, pass_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "INSERT INTO scans (sender_id, client_id, checkpoint_id, checker_id, user_id, kind, scanned_at, received_at, colour,
+            reason, display_name, visit_id, pass_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
+    .bind(w.checker.or(w.user_id).map(|u| u.0).unwrap_or(0))
     .bind(&w.client_id)
     .bind(w.checkpoint_id.0)
     .bind(w.checker.map(|c| c.0))
@@ -392,7 +395,7 @@ impl CheckinStore for PostgresStore {
 
     async fn live_session_by_tag(&self, tag: &[u8], at: Timestamp) -> StoreResult<Option<UserId>> {
         let id: Option<i64> = sqlx::query_scalar(
-            "SELECT user_id FROM sessions WHERE pass_tag = $1 AND revoked_at IS NULL AND expires_at > $2",
+            "SELECT user_id FROM sessions WHERE pass_tag = $1 AND (revoked_at IS NULL OR revoked_at > $2) AND expires_at > $2",
         )
         .bind(tag)
         .bind(at.millis())

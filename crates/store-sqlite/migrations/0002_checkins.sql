@@ -56,8 +56,12 @@ CREATE TABLE visits (
 CREATE INDEX visits_checkpoint_time ON visits (checkpoint_id, started_at, ended_at, user_id);
 CREATE INDEX visits_user_time ON visits (user_id, started_at);
 
+-- A scan is known by who sent it (the checker, or the person for a self check-in) and the id their
+-- device gave it: two devices may number their scans alike without their scans being confused.
 CREATE TABLE scans (
-    client_id     TEXT    PRIMARY KEY,
+    id            INTEGER PRIMARY KEY,
+    sender_id     INTEGER NOT NULL,
+    client_id     TEXT    NOT NULL,
     checkpoint_id INTEGER NOT NULL REFERENCES checkpoints (id),
     checker_id    INTEGER REFERENCES users (id) ON DELETE SET NULL,
     user_id       INTEGER REFERENCES users (id) ON DELETE SET NULL,
@@ -68,7 +72,8 @@ CREATE TABLE scans (
     reason        TEXT,
     display_name  TEXT,
     visit_id      INTEGER REFERENCES visits (id) ON DELETE SET NULL,
-    pass_digest   BLOB
+    pass_digest   BLOB,
+    UNIQUE (sender_id, client_id)
 ) STRICT;
 
 -- A pass is accepted once per checkpoint.

@@ -149,7 +149,7 @@ impl CheckinStore for SqliteStore {
 
     async fn live_session_by_tag(&self, tag: &[u8], at: Timestamp) -> StoreResult<Option<UserId>> {
         let id: Option<i64> = sqlx::query_scalar(
-            "SELECT user_id FROM sessions WHERE pass_tag = ? AND revoked_at IS NULL AND expires_at > ?",
+            "SELECT user_id FROM sessions WHERE pass_tag = ?1 AND (revoked_at IS NULL OR revoked_at > ?2) AND expires_at > ?2",
         )
         .bind(tag)
         .bind(at.millis())

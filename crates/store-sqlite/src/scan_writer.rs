@@ -109,11 +109,18 @@ fn commit_group(conn: &mut Connection, jobs: &[ScanJob]) -> StoreResult<Vec<Stor
     Ok(results)
 }
 
+/// Who sent a scan: the checker, or the person checking themselves in.
+fn sender(w: &ScanWrite) -> i64 {
+    w.checker.or(w.user_id).map(|u| u.0).unwrap_or(0)
+}
+
 fn record_one(conn: &Connection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
     let previous = conn
-        .prepare_cached("SELECT colour, reason, display_name, visit_id, scanned_at FROM scans WHERE client_id = ?1")
+        .prepare_cached(
+            "SELECT colour, reason, display_name, visit_id, scanned_at FROM scans WHERE sender_id = ?1 AND client_id = ?2",
+        )
         .map_err(db)?
-        .query_row(params![w.client_id], |r| {
+        .query_row(params![sender(w), w.client_id], |r| {
             Ok(ScanOutcome {
                 answer: ScanAnswer { colour: r.get(0)?, reason: r.get(1)?, display_name: r.get(2)? },
                 visit_id: r.get(3)?,
@@ -144,11 +151,12 @@ fn record_one(conn: &Connection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
         _ => None,
     };
     conn.prepare_cached(
-        "INSERT INTO scans (client_id, checkpoint_id, checker_id, user_id, kind, scanned_at, received_at, colour, reason,
-            display_name, visit_id, pass_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO scans (sender_id, client_id, checkpoint_id, checker_id, user_id, kind, scanned_at, received_at, colour,
+            reason, display_name, visit_id, pass_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .map_err(db)?
     .execute(params![
+        sender(w),
         w.client_id,
         w.checkpoint_id.0,
         w.checker.map(|c| c.0),

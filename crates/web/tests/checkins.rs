@@ -102,6 +102,32 @@ async fn a_pass_scanned_by_a_checker_is_green_once(t: TestApp) {
     assert!(["pass_bad_signature", "pass_garbled"].contains(&forged["reason"].as_str().unwrap()), "{forged}");
     assert_eq!(scan(&t, &s.checker, "scan-4", s.gate, &code[..90]).await["reason"], "pass_truncated");
     assert_eq!(scan(&t, &s.checker, "scan-5", s.gate, "hello").await["reason"], "code_unrecognised");
+    // Another device that numbers its scans the same way gets its own answer, not this one's.
+    let (_, other) = t.citizen(106).await;
+    let mut other_pass = pass(&t, &other).await;
+    let theirs = t
+        .post(
+            "/api/v1/scans",
+            Some(&s.office),
+            json!({"client_id": "scan-1", "checkpoint_id": s.gate, "code": other_pass.clone()}),
+        )
+        .await;
+    assert_eq!(
+        (theirs.body["resubmitted"].as_bool(), theirs.body["colour"].as_str()),
+        (Some(false), Some("green")),
+        "{}",
+        theirs.text
+    );
+    assert_ne!(theirs.body["visit_id"], first["visit_id"]);
+    // A pass scanned offline before its holder signed out still counts when the batch arrives later.
+    other_pass = pass(&t, &other).await;
+    let scanned_at = t.app.now().to_rfc3339();
+    t.clock.advance(20);
+    t.call(Method::DELETE, "/api/v1/sessions/current", Some(&other), None).await;
+    let late = t
+        .post("/api/v1/scans/batch", Some(&s.checker), json!({"scans": [{"client_id": "late-1", "checkpoint_id": s.gate, "code": other_pass, "scanned_at": scanned_at}]}))
+        .await;
+    assert_eq!(late.body[0]["answer"]["colour"], "green", "{}", late.text);
     // Two minutes later the pass has expired.
     let later = pass(&t, &citizen).await;
     t.clock.advance(120);
@@ -379,6 +405,17 @@ async fn keys_are_published_and_rotate_without_breaking_passes(t: TestApp) {
     assert_ne!(old_kid, new_kid);
     assert!(vaora_app::checkins::verify_offline(&before, &new_set, t.app.now()).valid);
     assert_eq!(scan(&t, &s.checker, "k-1", s.gate, &before).await["colour"], "green");
+    // An offline batch fetched before a rotation keeps working for the day it covers.
+    let batch = t.call(Method::POST, "/api/v1/passes/batch?hours=3", Some(&citizen), None).await;
+    assert_eq!(batch.status, StatusCode::CREATED, "{}", batch.text);
+    t.post("/api/v1/keys/rotation", Some(&s.admin), json!({"purpose": "pass"})).await;
+    t.clock.advance(2 * 3600 + 30);
+    let minute = batch.body.as_array().unwrap().iter().find(|p| {
+        let from = chrono::DateTime::parse_from_rfc3339(p["valid_from"].as_str().unwrap()).unwrap().timestamp_millis();
+        (from..from + 60_000).contains(&t.app.now().millis())
+    });
+    let code = minute.unwrap()["code"].as_str().unwrap().to_owned();
+    assert_eq!(scan(&t, &s.checker, "k-batch", s.gate, &code).await["colour"], "green");
     // Offline verification tells what is wrong.
     assert_eq!(
         vaora_app::checkins::verify_offline(&before, &new_set, t.app.now().plus_seconds(600)).error.as_deref(),
