@@ -287,6 +287,9 @@ async fn commit_group(pool: &sqlx::PgPool, jobs: &[ScanJob]) -> StoreResult<Vec<
     Ok(results)
 }
 
+/// How long a caller waits for the scan writer's commit.
+const SCAN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 #[async_trait]
 impl CheckinStore for PostgresStore {
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
@@ -556,7 +559,12 @@ impl CheckinStore for PostgresStore {
             .send(ScanJob { scans, reply })
             .await
             .map_err(|_| StoreError::Backend("the scan writer has stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Backend("the scan writer has stopped".into()))?
+        // A caller does not wait forever behind a stuck writer; a scan that commits after the
+        // timeout is found again when the device retries with the same scan id.
+        match tokio::time::timeout(SCAN_TIMEOUT, answer).await {
+            Ok(result) => result.map_err(|_| StoreError::Backend("the scan writer has stopped".into()))?,
+            Err(_) => Err(StoreError::Backend("the scan writer did not answer in time".into())),
+        }
     }
 
     async fn check_out(&self, user: UserId, at: Timestamp) -> StoreResult<Option<VisitRecord>> {

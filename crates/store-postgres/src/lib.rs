@@ -868,6 +868,10 @@ impl AuditStore for PostgresStore {
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
+        // Scans are stored by the writer: without it the instance is not healthy.
+        if self.scans.is_closed() {
+            return Err(StoreError::Backend("the scan writer has stopped".into()));
+        }
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
         Ok(())
     }

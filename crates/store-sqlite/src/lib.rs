@@ -818,6 +818,10 @@ impl AuditStore for SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
+        // Scans are stored by the writer: without it the instance is not healthy.
+        if self.scans.is_closed() {
+            return Err(StoreError::Backend("the scan writer has stopped".into()));
+        }
         sqlx::query("SELECT 1").execute(&self.read).await.map_err(backend)?;
         Ok(())
     }
