@@ -386,7 +386,9 @@ impl App {
         };
         let outcome = self.store.record_scans(vec![write]).await?.remove(0);
         let visit_id = outcome.visit_id.ok_or_else(|| AppError::internal("a self check-in made no visit"))?;
-        let visits = self.store.visits_of(actor.user_id, Timestamp(0), now.plus_seconds(1)).await?;
+        // The visit this scan made or extended started within the last day (a longer one is
+        // replaced by a new visit), so two days of history hold it.
+        let visits = self.store.visits_of(actor.user_id, now.plus_seconds(-2 * 86_400), now.plus_seconds(1)).await?;
         let visit =
             visits.into_iter().find(|v| v.id == visit_id).ok_or_else(|| AppError::internal("the visit is gone"))?;
         Ok(VisitView {

@@ -381,6 +381,11 @@ impl App {
         Ok(CheckpointRecord { fields, ..cp }.into())
     }
 
+    /// One checkpoint of an agency the actor manages.
+    pub async fn get_checkpoint(&self, actor: &Actor, id: CheckpointId) -> Result<CheckpointView, AppError> {
+        Ok(self.checkpoint_for_admin(actor, id).await?.into())
+    }
+
     async fn checkpoint_for_admin(&self, actor: &Actor, id: CheckpointId) -> Result<CheckpointRecord, AppError> {
         let cp = self
             .store

@@ -274,11 +274,6 @@ impl UnverifiedPass {
         Ok(self.claims)
     }
 
-    /// The message and signature, for batch verification.
-    pub fn signed_parts(&self) -> (Vec<u8>, Signature) {
-        (signed_message(PASS_LABEL, &self.body), Signature::from_bytes(&self.signature))
-    }
-
     /// Identifies this exact pass (for "already used"): pseudonym, issue time and the whole nonce.
     pub fn digest(&self) -> [u8; 22] {
         let mut d = [0u8; 22];

@@ -269,14 +269,7 @@ struct CheckpointEditPage {
 
 async fn find_checkpoint(s: &AppState, ctx: &PageCtx, id: i64) -> Result<CheckpointView, Response> {
     let actor = ctx.require().map_err(IntoResponse::into_response)?;
-    let agencies = s.app.list_agencies(actor).await.map_err(|e| error_page(ctx, &e))?;
-    for a in agencies {
-        let list = s.app.list_checkpoints(actor, a.agency.id).await.map_err(|e| error_page(ctx, &e))?;
-        if let Some(cp) = list.into_iter().find(|c| c.id == CheckpointId(id)) {
-            return Ok(cp);
-        }
-    }
-    Err(error_page(ctx, &AppError::not_found("checkpoint_not_found", "no such checkpoint")))
+    s.app.get_checkpoint(actor, CheckpointId(id)).await.map_err(|e| error_page(ctx, &e))
 }
 
 pub(super) async fn edit_checkpoint_form(State(s): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Response {
