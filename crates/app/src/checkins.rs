@@ -574,8 +574,9 @@ impl App {
         if !key.accepts(Timestamp(i64::from(c.issued_at) * 1000), at, PASS_TOLERANCE_SECONDS * 1000) {
             return Ok(Err(CodeError::UnknownKey.code(kind)));
         }
-        if let Err(e) = pass.verify(&key.verifying) {
-            return Ok(Err(e.code(kind)));
+        let (message, signature) = pass.signed();
+        if !self.verifier.verify(message, signature, key.verifying).await {
+            return Ok(Err(CodeError::BadSignature.code(kind)));
         }
         if let Err(e) = c.check_time(secs(at), PASS_TOLERANCE_SECONDS) {
             return Ok(Err(e.code(kind)));

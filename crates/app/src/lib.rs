@@ -16,6 +16,7 @@ pub mod keys;
 pub mod orgs;
 pub mod roster_import;
 pub mod store;
+mod verifier;
 
 use std::sync::Arc;
 
@@ -92,6 +93,7 @@ pub struct App {
     keyring: keys::Keyring,
     caches: Arc<Caches>,
     dummy: Arc<std::sync::OnceLock<String>>,
+    verifier: verifier::BatchVerifier,
 }
 
 impl App {
@@ -113,6 +115,7 @@ impl App {
             keyring: keys::Keyring::default(),
             caches: Arc::new(Caches::new()),
             dummy: Arc::default(),
+            verifier: verifier::BatchVerifier::start(),
         }
     }
 

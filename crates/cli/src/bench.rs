@@ -152,6 +152,7 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
     // The server, on its own runtime with two worker threads, as `vaora serve` runs.
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("vaora-http")
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;

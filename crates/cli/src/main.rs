@@ -92,8 +92,8 @@ enum BenchCommand {
         /// Seconds of load.
         #[arg(long, default_value_t = 60)]
         seconds: u64,
-        /// Simulated checkers (concurrent connections).
-        #[arg(long, default_value_t = 64)]
+        /// Simulated checkers (concurrent connections, one scan in flight each).
+        #[arg(long, default_value_t = 128)]
         checkers: usize,
         /// People whose passes are scanned.
         #[arg(long, default_value_t = 2000)]
@@ -435,7 +435,7 @@ fn init_logging(filter: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().thread_name("vaora-worker").enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("vaora: cannot start the async runtime: {e}");

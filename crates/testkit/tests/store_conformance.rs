@@ -1279,8 +1279,13 @@ mod cases {
     pub async fn migrate_reports_the_applied_migrations_and_changes_nothing(db: TestDb) {
         let s = &db.store;
         user(s, "1", "Nguyễn Văn An").await;
-        assert_eq!(db.migrate().await, Ok(2));
-        assert_eq!(db.migrate().await, Ok(2));
+        let folder = format!("{}/../store-{}/migrations", env!("CARGO_MANIFEST_DIR"), db.engine.as_str());
+        let files = std::fs::read_dir(folder)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
+            .count();
+        assert_eq!(db.migrate().await, Ok(files));
+        assert_eq!(db.migrate().await, Ok(files));
         assert_eq!(s.search_users("", 10).await.unwrap().len(), 1);
         assert_chain_intact(&whole_chain(s).await);
     }

@@ -47,14 +47,14 @@ impl WebSettings {
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The use cases.
-    pub app: App,
+    pub app: Arc<App>,
     /// HTTP settings.
     pub web: Arc<WebSettings>,
 }
 
 /// The whole application: API, pages, assets, health and metrics, with its middleware.
 pub fn router(app: App, web: WebSettings) -> Router {
-    let state = AppState { app, web: Arc::new(web) };
+    let state = AppState { app: Arc::new(app), web: Arc::new(web) };
     // Install the metrics recorder before the first request is counted.
     observe::prometheus();
     Router::new()
