@@ -483,6 +483,49 @@ impl App {
             .collect())
     }
 
+    /// The active checkpoints where the actor may scan (assigned as a checker, or administering
+    /// the agency), with their agency's name, by agency then checkpoint name.
+    pub async fn my_scan_points(&self, actor: &Actor) -> Result<Vec<ScanPoint>, AppError> {
+        let mut points: std::collections::BTreeMap<CheckpointId, CheckpointRecord> = Default::default();
+        for g in &actor.grants {
+            match g {
+                Grant::Checker { checkpoint_id } => {
+                    if let Some(cp) = self.store.checkpoint(*checkpoint_id).await? {
+                        points.insert(cp.id, cp);
+                    }
+                }
+                Grant::AgencyAdmin { agency_id } => {
+                    for cp in self.store.checkpoints_of(*agency_id).await? {
+                        points.insert(cp.id, cp);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut agencies: std::collections::HashMap<vaora_domain::AgencyId, String> = Default::default();
+        let mut out = Vec::new();
+        for cp in points.into_values().filter(|cp| cp.fields.active) {
+            let agency = match agencies.get(&cp.agency_id) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = self.store.agency(cp.agency_id).await?.map(|a| a.name).unwrap_or_default();
+                    agencies.insert(cp.agency_id, name.clone());
+                    name
+                }
+            };
+            out.push(ScanPoint { id: cp.id, name: cp.fields.name, agency });
+        }
+        out.sort_by(|a, b| (&a.agency, &a.name).cmp(&(&b.agency, &b.name)));
+        Ok(out)
+    }
+
+    /// A checkpoint where the actor may scan.
+    pub async fn scan_point(&self, actor: &Actor, id: CheckpointId) -> Result<ScanPoint, AppError> {
+        let cp = self.checkpoint_for_checker(actor, id).await?;
+        let agency = self.store.agency(cp.agency_id).await?.map(|a| a.name).unwrap_or_default();
+        Ok(ScanPoint { id: cp.id, name: cp.fields.name, agency })
+    }
+
     async fn checkpoint_for_checker(&self, actor: &Actor, id: CheckpointId) -> Result<CheckpointRecord, AppError> {
         let cp = self.checkpoint_or_404(id).await?;
         let allowed = actor.grants.contains(&Grant::Checker { checkpoint_id: id })
@@ -678,6 +721,17 @@ fn signed_in_window(keys: &crate::keys::KeySet, kid: u16, valid_from_ms: i64) ->
         };
         after_start && before_end
     })
+}
+
+/// A checkpoint where someone may scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanPoint {
+    /// The checkpoint.
+    pub id: CheckpointId,
+    /// Its name.
+    pub name: String,
+    /// Its agency's name.
+    pub agency: String,
 }
 
 /// The verdict of an offline verification (what `vaora pass verify` prints).

@@ -17,6 +17,7 @@ both_engines!(
     printed_cards_and_offline_batches_count_once,
     visits_follow_the_checkpoint_rules,
     keys_are_published_and_rotate_without_breaking_passes,
+    the_pass_and_checker_screens_work,
 );
 
 struct Site {
@@ -426,4 +427,85 @@ async fn keys_are_published_and_rotate_without_breaking_passes(t: TestApp) {
         vaora_app::checkins::verify_offline(&before, &empty, t.app.now()).error.as_deref(),
         Some("pass_unknown_key")
     );
+}
+
+/// A web session's cookie for a registered person.
+async fn web_cookie(t: &TestApp, phone: &str) -> String {
+    let a = t
+        .post("/api/v1/sessions", None, json!({"phone": phone, "password": "cau-truong-tien-6-vai", "kind": "web"}))
+        .await;
+    a.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned()
+}
+
+async fn page(t: &TestApp, path: &str, cookie: &str) -> common::Answer {
+    t.send(Request::get(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap()).await
+}
+
+async fn the_pass_and_checker_screens_work(t: TestApp) {
+    let s = site(&t).await;
+    t.citizen(104).await;
+    let citizen = web_cookie(&t, "0912000104").await;
+    // My pass: the frame, the texts its script needs, the encoder and the script.
+    let pass = page(&t, "/pass", &citizen).await;
+    assert_eq!(pass.status, StatusCode::OK);
+    for needle in ["id=\"pass-qr\"", "\"pass.refresh_in\":\"Mã tự làm mới sau\"", "/vendor/qrcode.js", "/pass.js"]
+    {
+        assert!(pass.text.contains(needle), "{needle} in {}", pass.text);
+    }
+    assert!(!pass.text.contains("href=\"/check\""), "a citizen is not offered the checker screen");
+    assert_eq!(page(&t, "/pass", "vaora_session=nope").await.status, StatusCode::SEE_OTHER);
+    // The scripts it names are served, compressed for browsers that accept gzip.
+    let version = pass.text.split("src=\"/assets/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let assets = format!("/assets/{version}");
+    let js = t
+        .send(
+            Request::get(format!("{assets}/vendor/jsqr.js"))
+                .header(header::ACCEPT_ENCODING, "gzip, br")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (js.status, js.headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap())),
+        (StatusCode::OK, Some("gzip"))
+    );
+    assert!(js.raw.len() < 80_000, "jsQR compressed is {} bytes", js.raw.len());
+    let plain = t.get(&format!("{assets}/scan.js"), None).await;
+    assert!(plain.headers.get(header::CONTENT_ENCODING).is_none() && plain.text.contains("BarcodeDetector"));
+
+    // The checker picks their checkpoint and scans a pass with the no-script form.
+    let checker = web_cookie(&t, "0912000101").await;
+    let pick = page(&t, "/check", &checker).await;
+    assert!(
+        pick.text.contains(&format!("href=\"/check/{}\"", s.gate)) && pick.text.contains("Cổng chính"),
+        "{}",
+        pick.text
+    );
+    let screen = page(&t, &format!("/check/{}", s.gate), &checker).await;
+    assert!(
+        screen.text.contains("\"reason.pass_already_used\"") && screen.text.contains("/vendor/jsqr.js"),
+        "{}",
+        screen.text
+    );
+    assert_eq!(page(&t, &format!("/check/{}", s.gate), &citizen).await.status, StatusCode::FORBIDDEN);
+    let token = t.sign_in("0912000104", "cau-truong-tien-6-vai").await;
+    let code =
+        t.call(Method::POST, "/api/v1/passes", Some(&token), None).await.body["code"].as_str().unwrap().to_owned();
+    let scan = |client_id: &str| {
+        Request::post(format!("/check/{}", s.gate))
+            .header(header::COOKIE, &checker)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("client_id={client_id}&code={}", code.to_lowercase())))
+            .unwrap()
+    };
+    let green = t.send(scan("form-1")).await;
+    assert!(green.text.contains("class=\"answer green\"") && green.text.contains("Hợp lệ"), "{}", green.text);
+    let again = t.send(scan("form-2")).await;
+    assert!(
+        again.text.contains("class=\"answer red\"") && again.text.contains("Mã này đã được quét tại đây"),
+        "{}",
+        again.text
+    );
+    let _ = s.admin;
 }

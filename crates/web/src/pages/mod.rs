@@ -5,6 +5,7 @@
 pub(crate) mod account;
 mod agency;
 mod checkin;
+mod screens;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -15,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use vaora_app::{Actor, AppError};
+use vaora_domain::role::Grant;
 
 use crate::AppState;
 use crate::extract::{TokenSource, same_origin, token_of};
@@ -27,6 +29,8 @@ pub struct Nav {
     pub signed_in: bool,
     /// Administers an agency or the province.
     pub admin: bool,
+    /// May scan at some checkpoint (a checker, or an agency's admin).
+    pub checker: bool,
     /// Where the language links come back to.
     pub path: String,
     /// The prefix of asset URLs.
@@ -65,6 +69,9 @@ impl FromRequestParts<AppState> for PageCtx {
         let nav = Nav {
             signed_in: actor.is_some(),
             admin: actor.as_ref().is_some_and(|a| a.is_province_admin() || !a.administered_agencies().is_empty()),
+            checker: actor.as_ref().is_some_and(|a| {
+                a.grants.iter().any(|g| matches!(g, Grant::Checker { .. } | Grant::AgencyAdmin { .. }))
+            }),
             path: parts.uri.path().to_owned(),
             assets: crate::assets::PREFIX,
         };
@@ -181,5 +188,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/V/{code}", get(checkin::venue).post(checkin::check_in))
         .route("/checkout", post(checkin::check_out))
         .route("/visits", get(checkin::visits))
+        .route("/pass", get(screens::pass))
+        .route("/scan", get(screens::scan_venue))
+        .route("/check", get(screens::pick))
+        .route("/check/{id}", get(screens::checker).post(screens::checker_scan))
         .route("/checkpoints/{id}/edit", get(agency::edit_checkpoint_form).post(agency::edit_checkpoint))
 }

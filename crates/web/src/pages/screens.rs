@@ -1,0 +1,224 @@
+//! The two screens people hold up at a gate: *My pass* (a citizen's QR code, refreshed by the page
+//! and kept for offline use) and the checker's scanning screen (camera, keyboard-wedge scanner or
+//! typed code, with a queue that survives losing the network). The server renders the frame and
+//! the texts; `pass.js` and `scan.js` do the rest. Without JavaScript the checker screen still
+//! works as a form.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use vaora_app::checkins::{ScanPoint, ScanRequest, new_client_id};
+use vaora_domain::CheckpointId;
+
+use super::checkin::vn_time;
+use super::{Nav, PageCtx, error_page};
+use crate::AppState;
+use crate::i18n::Texts;
+
+/// Every reason a scan can be refused, so that the scanning screen can show it offline too.
+const REASONS: &[&str] = &[
+    "pass_already_used",
+    "pass_unknown_holder",
+    "pass_session_ended",
+    "pass_garbled",
+    "pass_truncated",
+    "pass_unknown_version",
+    "pass_unknown_key",
+    "pass_bad_signature",
+    "pass_expired",
+    "pass_not_yet_valid",
+    "card_unknown",
+    "card_revoked",
+    "card_garbled",
+    "card_truncated",
+    "card_unknown_version",
+    "code_unrecognised",
+    "not_a_personal_code",
+    "checkpoint_inactive",
+    "scan_time_in_future",
+    "scan_time_too_old",
+];
+
+/// Texts a script needs, as JSON for a `<script type="application/json">` block (`<` escaped so
+/// that nothing in it can close the block).
+fn texts_json(t: &Texts, keys: &[&str], reasons: bool) -> String {
+    let mut map = serde_json::Map::new();
+    for k in keys {
+        map.insert((*k).to_owned(), t.s(k).into());
+    }
+    if reasons {
+        for r in REASONS {
+            map.insert(format!("reason.{r}"), t.error(r, r).into());
+        }
+    }
+    serde_json::Value::Object(map).to_string().replace('<', "\\u003c")
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pass.html")]
+struct PassPage {
+    t: Texts,
+    nav: Nav,
+    name: String,
+    texts: String,
+    visit: Option<(String, String, String)>,
+}
+
+pub(super) async fn pass(State(s): State<AppState>, ctx: PageCtx) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let name = s.app.my_profile(&actor).await.map(|p| p.display_name).unwrap_or_default();
+    let visit = match s.app.my_visits(&actor, 1).await {
+        Ok(list) => {
+            list.into_iter().find(|v| v.open).map(|v| (v.checkpoint_name, v.agency_name, vn_time(v.visit.started_at)))
+        }
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let texts = texts_json(
+        &ctx.t,
+        &["pass.refresh_in", "pass.offline", "pass.offline_none", "pass.loading", "pass.failed", "pass.seconds"],
+        false,
+    );
+    PassPage { t: ctx.t, nav: ctx.nav, name, texts, visit }.into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "checker_pick.html")]
+struct PickPage {
+    t: Texts,
+    nav: Nav,
+    points: Vec<ScanPoint>,
+}
+
+pub(super) async fn pick(State(s): State<AppState>, ctx: PageCtx) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    match s.app.my_scan_points(&actor).await {
+        Ok(points) => PickPage { t: ctx.t, nav: ctx.nav, points }.into_response(),
+        Err(e) => error_page(&ctx, &e),
+    }
+}
+
+/// The answer shown after a scan submitted without JavaScript.
+#[derive(Debug, Clone)]
+struct Answer {
+    colour: String,
+    name: String,
+    reason: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "checker.html")]
+struct CheckerPage {
+    t: Texts,
+    nav: Nav,
+    point: ScanPoint,
+    texts: String,
+    client_id: String,
+    answer: Option<Answer>,
+}
+
+const CHECKER_TEXTS: &[&str] = &[
+    "checker.ready",
+    "checker.green",
+    "checker.amber",
+    "checker.red",
+    "checker.queued",
+    "checker.pending",
+    "checker.synced",
+    "checker.camera_off",
+    "checker.camera_denied",
+    "checker.camera_start",
+    "checker.camera_stop",
+    "checker.offline",
+    "checker.online",
+];
+
+fn checker_page(ctx: PageCtx, point: ScanPoint, answer: Option<Answer>) -> Response {
+    let texts = texts_json(&ctx.t, CHECKER_TEXTS, true);
+    CheckerPage { t: ctx.t, nav: ctx.nav, point, texts, client_id: new_client_id(), answer }.into_response()
+}
+
+pub(super) async fn checker(State(s): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    match s.app.scan_point(&actor, CheckpointId(id)).await {
+        Ok(point) => checker_page(ctx, point, None),
+        Err(e) => error_page(&ctx, &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ScanForm {
+    code: String,
+    client_id: String,
+}
+
+/// A scan typed or wedged into the form with JavaScript off.
+pub(super) async fn checker_scan(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    Form(f): Form<ScanForm>,
+) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let point = match s.app.scan_point(&actor, CheckpointId(id)).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let request = ScanRequest {
+        client_id: f.client_id,
+        checkpoint_id: point.id,
+        code: f.code.trim().to_owned(),
+        scanned_at: None,
+    };
+    let answer = match s.app.scan(&actor, request).await {
+        Ok(r) => Answer {
+            reason: r.answer.reason.as_deref().map(|c| ctx.t.error(c, c)).unwrap_or_default(),
+            name: r.answer.display_name.unwrap_or_default(),
+            colour: r.answer.colour,
+        },
+        Err(e) => Answer { colour: "red".into(), name: String::new(), reason: ctx.t.error(e.code, &e.message) },
+    };
+    checker_page(ctx, point, Some(answer))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "scan_venue.html")]
+struct VenueScanPage {
+    t: Texts,
+    nav: Nav,
+    texts: String,
+}
+
+/// A citizen scans a poster with vaora's own camera screen (a phone's camera app opens the
+/// poster's URL directly; this is for phones whose camera app does not read QR codes).
+pub(super) async fn scan_venue(ctx: PageCtx) -> Response {
+    if let Err(r) = ctx.require() {
+        return r.into_response();
+    }
+    let texts = texts_json(
+        &ctx.t,
+        &[
+            "checker.camera_off",
+            "checker.camera_denied",
+            "checker.camera_start",
+            "checker.camera_stop",
+            "venue.not_a_venue",
+        ],
+        false,
+    );
+    VenueScanPage { t: ctx.t, nav: ctx.nav, texts }.into_response()
+}
