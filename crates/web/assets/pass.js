@@ -82,6 +82,12 @@
   }
 
   async function refresh() {
+    if (!navigator.onLine) {
+      online = false;
+      nextRefresh = Date.now() + 5000;
+      tick();
+      return;
+    }
     try {
       const p = await post("/api/v1/passes");
       online = true;
@@ -120,6 +126,10 @@
     f.addEventListener("submit", () => localStorage.removeItem(BATCH_KEY));
   }
   window.addEventListener("online", refresh);
+  window.addEventListener("offline", () => {
+    online = false;
+    tick();
+  });
   setInterval(tick, 1000);
   refresh();
 })();

@@ -236,6 +236,12 @@
   // Sends what is queued (up to 1,000 at a time), oldest first. Returns the answers by id.
   async function sendQueued() {
     const answers = {};
+    // Known to be offline: do not try (a failed request is also an error in the console).
+    if (!navigator.onLine) {
+      setNet(false);
+      await updatePending();
+      return answers;
+    }
     try {
       let all = await updatePending();
       while (all.length) {

@@ -1,0 +1,172 @@
+// Starts the release binary on a fresh data folder with the demo loaded, and opens Debian's
+// Chromium on a phone-sized viewport. Every page opened here is watched: a console error, an
+// uncaught exception or a request to another origin fails the test that made it.
+
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createServer } from "node:net";
+import { chromium } from "playwright-core";
+import qrcode from "qrcode-generator";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+export const BINARY = process.env.VAORA_BIN || join(ROOT, "target/release/vaora");
+export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+export const OUTPUT = join(ROOT, "e2e/output");
+export const PASSWORD = "cau-truong-tien-6-vai";
+export const PHONE = { width: 360, height: 740 };
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+    s.on("error", fail);
+  });
+}
+
+/** A running vaora with the demo loaded: `base`, `accounts` by role, `api()`, `stop()`. */
+export async function startVaora() {
+  const dir = mkdtempSync(join(tmpdir(), "vaora-e2e-"));
+  const env = { ...process.env, VAORA_DATA_DIR: dir, VAORA_LOG: "warn" };
+  const demo = JSON.parse(execFileSync(BINARY, ["demo", "--json"], { env, encoding: "utf8" }));
+  const accounts = Object.fromEntries(demo.accounts.map((a) => [a.role, a]));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(BINARY, ["serve", "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", "inherit", "inherit"] });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(base + "/healthz")).ok) break;
+    } catch (_) {
+      // not listening yet
+    }
+    if (i > 200) throw new Error("vaora did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  async function api(method, path, token, body) {
+    const r = await fetch(base + path, {
+      method,
+      headers: {
+        Accept: "application/json",
+        ...(token ? { Authorization: "Bearer " + token } : {}),
+        ...(body ? { "Content-Type": "application/json" } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await r.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch (_) {
+      json = null;
+    }
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return json;
+  }
+  async function token(phone, password = PASSWORD) {
+    return (await api("POST", "/api/v1/sessions", null, { phone, password, kind: "api" })).token;
+  }
+  async function stop() {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { base, accounts, api, token, stop, dir };
+}
+
+let people = 0;
+/** Registers a new person through the API; returns `{ id, phone }`. */
+export async function registerPerson(vaora, fullName) {
+  people += 1;
+  const n = String(people).padStart(4, "0");
+  const phone = `091300${n}`;
+  const r = await vaora.api("POST", "/api/v1/accounts", null, {
+    phone,
+    password: PASSWORD,
+    full_name: fullName,
+    birth_date: "1990-06-15",
+    sex: "male",
+    cccd: `046090${String(500000 + people)}`,
+    address: { scheme: "current", unit_code: "19789", street: "12 Lê Lợi" },
+  });
+  return { id: r.id, phone };
+}
+
+/** A browser, optionally with a fake camera playing `y4m`. */
+export async function launch(y4m) {
+  const args = ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"];
+  if (y4m) args.push(`--use-file-for-fake-video-capture=${y4m}`);
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+}
+
+/** A phone-sized page whose console errors and foreign requests are collected in `problems`. */
+export async function phonePage(browser, base) {
+  const context = await browser.newContext({
+    viewport: PHONE,
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale: "vi-VN",
+    permissions: ["camera"],
+  });
+  const page = await context.newPage();
+  const problems = [];
+  const origin = new URL(base).origin;
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`exception: ${e.message}`));
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (!["data:", "blob:"].includes(u.protocol) && u.origin !== origin) problems.push(`foreign request: ${r.url()}`);
+  });
+  return { context, page, problems };
+}
+
+/** Saves a screenshot of the page (test output, not committed). */
+export async function shot(page, name) {
+  mkdirSync(OUTPUT, { recursive: true });
+  await page.screenshot({ path: join(OUTPUT, `${name}.png`), fullPage: true });
+}
+
+/** Signs in through the sign-in form. */
+export async function signIn(page, base, phone, password = PASSWORD) {
+  await page.goto(base + "/signin");
+  await page.fill("#phone", phone);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForNavigation(), page.click("form button[type=submit]")]);
+}
+
+/**
+ * A Y4M video (what Chromium's fake camera plays) of `text` as a QR code, centred on a 1280x720
+ * frame: the checker's camera sees a phone showing its pass.
+ */
+export function qrVideo(text, path) {
+  const W = 1280;
+  const H = 720;
+  const qr = qrcode(0, "M");
+  qr.addData(text, "Alphanumeric");
+  qr.make();
+  const modules = qr.getModuleCount();
+  const cell = Math.floor((H * 0.8) / (modules + 8));
+  const size = cell * (modules + 8);
+  const x0 = Math.floor((W - size) / 2);
+  const y0 = Math.floor((H - size) / 2);
+  const y = Buffer.alloc(W * H, 96); // a grey background
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) {
+      const mr = Math.floor(r / cell) - 4;
+      const mc = Math.floor(c / cell) - 4;
+      const dark = mr >= 0 && mc >= 0 && mr < modules && mc < modules && qr.isDark(mr, mc);
+      y[(y0 + r) * W + x0 + c] = dark ? 16 : 235;
+    }
+  }
+  const chroma = Buffer.alloc((W / 2) * (H / 2) * 2, 128);
+  const frame = Buffer.concat([Buffer.from("FRAME\n"), y, chroma]);
+  const frames = Array.from({ length: 10 }, () => frame);
+  writeFileSync(path, Buffer.concat([Buffer.from(`YUV4MPEG2 W${W} H${H} F30:1 Ip A1:1 C420jpeg\n`), ...frames]));
+  return path;
+}
