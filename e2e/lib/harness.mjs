@@ -103,8 +103,9 @@ export async function launch(y4m) {
 }
 
 /** A phone-sized page whose console errors and foreign requests are collected in `problems`. */
-export async function phonePage(browser, base) {
+export async function phonePage(browser, base, options = {}) {
   const context = await browser.newContext({
+    ...options,
     viewport: PHONE,
     deviceScaleFactor: 2,
     isMobile: true,

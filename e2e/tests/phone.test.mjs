@@ -189,3 +189,58 @@ test("the agency office downloads a poster PDF", async () => {
   noProblems(problems);
   await context.close();
 });
+
+/** The compressed bytes of the scripts and styles a screen loaded. */
+async function codeBytes(page) {
+  return page.evaluate(() =>
+    performance
+      .getEntriesByType("resource")
+      .filter((r) => /\.(js|css)$/.test(new URL(r.name).pathname))
+      .reduce((sum, r) => sum + r.encodedBodySize, 0),
+  );
+}
+
+test("installed as an app, My pass opens without network; the screens stay small", async () => {
+  const citizen = await registerPerson(vaora, "Bùi Thị Lan");
+  const { page, problems, context } = await phonePage(browser, vaora.base);
+  await signIn(page, vaora.base, citizen.phone);
+  const manifest = await page.evaluate(async () => (await fetch(document.querySelector("link[rel=manifest]").href)).json());
+  assert.equal(manifest.start_url, "/pass");
+  for (const icon of manifest.icons) {
+    const ok = await page.evaluate(async (src) => (await fetch(src)).ok, icon.src);
+    assert.ok(ok, `icon ${icon.src}`);
+  }
+  await page.goto(vaora.base + "/pass");
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.waitForFunction(() => (JSON.parse(localStorage.getItem("vaora-pass-batch") || "[]")).length >= 1000);
+  // Visit once more so that the page is fetched through the now-active service worker and kept.
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector("#pass-qr").dataset.code?.startsWith("VP1"));
+  await context.setOffline(true);
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector("#pass-status").textContent.startsWith("Không có mạng"), null, {
+    timeout: 15000,
+  });
+  assert.match(await page.getAttribute("#pass-qr", "data-code"), /^VP1/);
+  await shot(page, "my-pass-installed-offline");
+  await context.setOffline(false);
+
+  // What a phone downloads for each screen on its first visit (no service worker yet, so the
+  // sizes are the compressed bytes on the wire).
+  const checker = await phonePage(browser, vaora.base, { serviceWorkers: "block" });
+  await signIn(checker.page, vaora.base, citizen.phone);
+  await checker.page.goto(vaora.base + "/pass");
+  await checker.page.waitForFunction(() => document.querySelector("#pass-qr").dataset.code?.startsWith("VP1"));
+  const passBytes = await codeBytes(checker.page);
+  const checkpoint = await checkerScreen(checker.page);
+  await checker.page.goto(`${vaora.base}/check/${checkpoint}`);
+  await checker.page.waitForFunction(() => document.querySelector("#net-state").textContent === "Có mạng");
+  const checkerBytes = await codeBytes(checker.page);
+  console.log(`JavaScript and CSS sent compressed: My pass ${passBytes} B, checker ${checkerBytes} B`);
+  assert.ok(passBytes > 0 && passBytes < 150 * 1024, `My pass loads ${passBytes} B`);
+  assert.ok(checkerBytes > 0 && checkerBytes < 150 * 1024, `the checker screen loads ${checkerBytes} B`);
+  noProblems(problems);
+  noProblems(checker.problems);
+  await context.close();
+  await checker.context.close();
+});

@@ -44,3 +44,22 @@ document.addEventListener("DOMContentLoaded", () => {
     form.submit();
   }
 });
+
+// Installable app: the service worker keeps the screens working offline (see sw.js).
+if ("serviceWorker" in navigator) {
+  window.addEventListener("load", () => {
+    navigator.serviceWorker.register("/sw.js").catch(() => {
+      // Without it vaora still works online.
+    });
+  });
+}
+
+// Signing out forgets what this device kept for the person: their screens and their offline passes.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const f of document.querySelectorAll("form[action='/signout']")) {
+    f.addEventListener("submit", () => {
+      localStorage.removeItem("vaora-pass-batch");
+      if (window.caches) caches.delete("vaora-pages");
+    });
+  }
+});

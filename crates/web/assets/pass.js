@@ -121,10 +121,6 @@
     }
   }
 
-  // Signing out ends the session, and with it every pass of the batch: forget them here too.
-  for (const f of document.querySelectorAll("form[action='/signout']")) {
-    f.addEventListener("submit", () => localStorage.removeItem(BATCH_KEY));
-  }
   window.addEventListener("online", refresh);
   window.addEventListener("offline", () => {
     online = false;

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod i18n;
 pub mod observe;
 pub mod pages;
+mod pwa;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,6 +62,7 @@ pub fn router(app: App, web: WebSettings) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(assets::routes())
+        .merge(pwa::routes())
         .merge(observe::routes())
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -508,4 +508,15 @@ async fn the_pass_and_checker_screens_work(t: TestApp) {
         again.text
     );
     let _ = s.admin;
+
+    // Installable: the manifest opens My pass, its icons are real PNGs, and the service worker
+    // knows this build's assets.
+    let manifest = t.get("/manifest.webmanifest", None).await;
+    assert_eq!((manifest.body["start_url"].as_str(), manifest.body["lang"].as_str()), (Some("/pass"), Some("vi")));
+    let icon = t.get("/icon-512.png", None).await;
+    assert_eq!(&icon.raw[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(u32::from_be_bytes(icon.raw[16..20].try_into().unwrap()), 512, "width");
+    let sw = t.get("/sw.js", None).await;
+    assert!(sw.text.starts_with(&format!("const VERSION = \"{version}\";")), "{}", &sw.text[..80]);
+    assert_eq!(sw.headers[header::CACHE_CONTROL], "no-cache");
 }
