@@ -186,6 +186,11 @@ test("the agency office downloads a poster PDF", async () => {
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("a[href$='/poster.pdf']")]);
   const path = await download.path();
   assert.equal(readFileSync(path).subarray(0, 5).toString(), "%PDF-");
+  // The office's recent scans list what the checkers scanned in the tests before.
+  await page.click("a[href$='/scans']");
+  await page.waitForSelector("#recent-scans");
+  assert.ok((await page.locator(".scans li").count()) >= 5, "the earlier scans are listed");
+  await shot(page, "recent-scans");
   noProblems(problems);
   await context.close();
 });

@@ -519,6 +519,23 @@ impl App {
         Ok(out)
     }
 
+    /// The last day's scans at an agency's checkpoints, newest first (its admins; audited, since
+    /// the answers name people).
+    pub async fn recent_scans(
+        &self,
+        actor: &Actor,
+        agency: vaora_domain::AgencyId,
+        limit: i64,
+    ) -> Result<Vec<crate::store::RecentScan>, AppError> {
+        actor.require_agency_admin(agency)?;
+        let scans = self.store.recent_scans(agency, self.now().plus_seconds(-86_400), limit.clamp(1, 500)).await?;
+        let mut audit = self.audit(Some(actor), &actor.meta, "recent_scans_viewed", "agency");
+        audit.target_id = Some(agency.to_string());
+        audit.details = json!({ "scans": scans.len() });
+        self.store.append_audit(audit).await?;
+        Ok(scans)
+    }
+
     /// A checkpoint where the actor may scan.
     pub async fn scan_point(&self, actor: &Actor, id: CheckpointId) -> Result<ScanPoint, AppError> {
         let cp = self.checkpoint_for_checker(actor, id).await?;

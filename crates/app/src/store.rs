@@ -342,6 +342,27 @@ pub struct CheckpointRecord {
     pub created_at: Timestamp,
 }
 
+/// A scan as the agency office sees it: where, when, and the answer the checker saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentScan {
+    /// Id.
+    pub id: i64,
+    /// Where.
+    pub checkpoint_id: CheckpointId,
+    /// The checkpoint's name.
+    pub checkpoint_name: String,
+    /// When it was scanned.
+    pub scanned_at: Timestamp,
+    /// `pass`, `card` or `unknown` (a self check-in is a `pass` sent by the person).
+    pub kind: String,
+    /// Green, amber or red.
+    pub colour: String,
+    /// Why it was not green.
+    pub reason: Option<String>,
+    /// The holder's short name, when known.
+    pub display_name: Option<String>,
+}
+
 /// A checker assigned to a checkpoint of an agency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckerAssignment {
@@ -657,6 +678,8 @@ pub trait CheckinStore: Send + Sync {
     async fn record_scans(&self, scans: Vec<ScanWrite>) -> StoreResult<Vec<ScanOutcome>>;
     /// Ends the person's open visit at `at` (`checkout`); `None` if none is open.
     async fn check_out(&self, user: UserId, at: Timestamp) -> StoreResult<Option<VisitRecord>>;
+    /// The scans at an agency's checkpoints since `since`, newest first, at most `limit`.
+    async fn recent_scans(&self, agency: AgencyId, since: Timestamp, limit: i64) -> StoreResult<Vec<RecentScan>>;
     /// The person's visits that started in `[from, to)`, newest first.
     async fn visits_of(&self, user: UserId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<VisitRecord>>;
     /// The visits at a checkpoint that overlap `[from, to)`, by start (index-driven; tracing uses it).

@@ -6,7 +6,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 use vaora_app::store::*;
 use vaora_domain::org::CheckpointMode;
-use vaora_domain::{CheckpointId, SessionId, Timestamp, UserId};
+use vaora_domain::{AgencyId, CheckpointId, SessionId, Timestamp, UserId};
 
 use crate::{PostgresStore, append_audit, backend, map_rows, ms};
 
@@ -513,6 +513,37 @@ impl CheckinStore for PostgresStore {
         append_audit(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(CardRecord { id, user_id: user, number: number.to_owned(), issued_at: at, revoked_at: None })
+    }
+
+    async fn recent_scans(&self, agency: AgencyId, since: Timestamp, limit: i64) -> StoreResult<Vec<RecentScan>> {
+        // Per checkpoint, the (checkpoint_id, scanned_at) index bounds the search to the period.
+        let rows = sqlx::query(
+            "SELECT s.id, s.checkpoint_id, c.name, s.scanned_at, s.kind, s.colour, s.reason, s.display_name
+             FROM scans s JOIN checkpoints c ON c.id = s.checkpoint_id
+             WHERE c.agency_id = $1 AND s.scanned_at >= $2
+             ORDER BY s.scanned_at DESC, s.id DESC LIMIT $3",
+        )
+        .bind(agency.0)
+        .bind(since.millis())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(RecentScan {
+                    id: r.try_get(0)?,
+                    checkpoint_id: CheckpointId(r.try_get(1)?),
+                    checkpoint_name: r.try_get(2)?,
+                    scanned_at: Timestamp(r.try_get(3)?),
+                    kind: r.try_get(4)?,
+                    colour: r.try_get(5)?,
+                    reason: r.try_get(6)?,
+                    display_name: r.try_get(7)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(backend)
     }
 
     async fn card_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<CardRecord>> {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::{Row, SqliteConnection};
 use vaora_app::store::*;
-use vaora_domain::{CheckpointId, SessionId, Timestamp, UserId};
+use vaora_domain::{AgencyId, CheckpointId, SessionId, Timestamp, UserId};
 
 use crate::{SqliteStore, append_audit, backend, ms};
 
@@ -271,6 +271,37 @@ impl CheckinStore for SqliteStore {
         append_audit(&mut tx, &audit).await?;
         tx.commit().await.map_err(backend)?;
         Ok(CardRecord { id, user_id: user, number: number.to_owned(), issued_at: at, revoked_at: None })
+    }
+
+    async fn recent_scans(&self, agency: AgencyId, since: Timestamp, limit: i64) -> StoreResult<Vec<RecentScan>> {
+        // Per checkpoint, the (checkpoint_id, scanned_at) index bounds the search to the period.
+        let rows = sqlx::query(
+            "SELECT s.id, s.checkpoint_id, c.name, s.scanned_at, s.kind, s.colour, s.reason, s.display_name
+             FROM scans s JOIN checkpoints c ON c.id = s.checkpoint_id
+             WHERE c.agency_id = ? AND s.scanned_at >= ?
+             ORDER BY s.scanned_at DESC, s.id DESC LIMIT ?",
+        )
+        .bind(agency.0)
+        .bind(since.millis())
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(RecentScan {
+                    id: r.try_get(0)?,
+                    checkpoint_id: CheckpointId(r.try_get(1)?),
+                    checkpoint_name: r.try_get(2)?,
+                    scanned_at: Timestamp(r.try_get(3)?),
+                    kind: r.try_get(4)?,
+                    colour: r.try_get(5)?,
+                    reason: r.try_get(6)?,
+                    display_name: r.try_get(7)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(backend)
     }
 
     async fn card_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<CardRecord>> {

@@ -507,7 +507,27 @@ async fn the_pass_and_checker_screens_work(t: TestApp) {
         "{}",
         again.text
     );
-    let _ = s.admin;
+
+    // The office sees both scans, newest first, with the answer the checker saw; looking is audited.
+    let recent = t.get(&format!("/api/v1/agencies/{}/scans", s.agency), Some(&s.office)).await;
+    assert_eq!(recent.status, StatusCode::OK, "{}", recent.text);
+    let rows: Vec<(&str, Option<&str>, Option<&str>)> = recent
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["colour"].as_str().unwrap(), r["reason"].as_str(), r["display_name"].as_str()))
+        .collect();
+    assert_eq!(rows, vec![("red", Some("pass_already_used"), Some("N. An")), ("green", None, Some("N. An"))]);
+    assert_eq!(
+        t.get(&format!("/api/v1/agencies/{}/scans", s.agency), Some(&s.checker)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let office_cookie = web_cookie(&t, "0912000100").await;
+    let listing = page(&t, &format!("/agencies/{}/scans", s.agency), &office_cookie).await;
+    assert!(listing.text.contains("N. An") && listing.text.contains("Mã này đã được quét tại đây"), "{}", listing.text);
+    let audit = t.get("/api/v1/audit?action=recent_scans_viewed", Some(&s.admin)).await;
+    assert_eq!(audit.body.as_array().map(Vec::len), Some(2), "{}", audit.text);
 
     // Installable: the manifest opens My pass, its icons are real PNGs, and the service worker
     // knows this build's assets.

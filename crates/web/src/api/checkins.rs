@@ -242,6 +242,63 @@ pub async fn visits(
     Ok(Json(s.app.my_visits(&a, q.days.unwrap_or(14)).await?.into_iter().map(Into::into).collect()))
 }
 
+/// A scan at one of an agency's checkpoints, as its office sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecentScanView {
+    /// Id.
+    pub id: i64,
+    /// Checkpoint.
+    pub checkpoint_id: i64,
+    /// Checkpoint name.
+    pub checkpoint_name: String,
+    /// When (RFC 3339, UTC).
+    pub scanned_at: String,
+    /// `pass`, `card` or `unknown`.
+    pub kind: String,
+    /// `green`, `amber` or `red`.
+    pub colour: String,
+    /// Why it was not green.
+    pub reason: Option<String>,
+    /// The holder's short name (family-name initial and given name), when known.
+    pub display_name: Option<String>,
+}
+
+/// How many recent scans.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecentScansQuery {
+    /// At most this many (default 100, at most 500).
+    pub limit: Option<i64>,
+}
+
+/// The last 24 hours' scans at an agency's checkpoints, newest first (its admins; audited).
+#[utoipa::path(get, path = "/api/v1/agencies/{id}/scans", tag = "checkins",
+    params(("id" = i64, Path, description = "Agency id"), RecentScansQuery),
+    responses((status = 200, body = Vec<RecentScanView>), (status = 403, body = ErrorBody)))]
+pub async fn recent_scans(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<RecentScansQuery>,
+) -> ApiResult<Json<Vec<RecentScanView>>> {
+    let scans = s.app.recent_scans(&a, vaora_domain::AgencyId(id), q.limit.unwrap_or(100)).await?;
+    Ok(Json(
+        scans
+            .into_iter()
+            .map(|r| RecentScanView {
+                id: r.id,
+                checkpoint_id: r.checkpoint_id.0,
+                checkpoint_name: r.checkpoint_name,
+                scanned_at: r.scanned_at.to_rfc3339(),
+                kind: r.kind,
+                colour: r.colour,
+                reason: r.reason,
+                display_name: r.display_name,
+            })
+            .collect(),
+    ))
+}
+
 /// A scan by a checker or kiosk.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -63,7 +63,7 @@ impl Modify for Security {
         audit::audit_log, admin_units::list_units,
         checkins::issue_pass, checkins::issue_pass_batch, checkins::keys, checkins::rotate_key,
         checkins::venue_code, checkins::rotate_venue, checkins::check_in, checkins::check_out, checkins::visits,
-        checkins::scan, checkins::scan_batch, checkins::issue_card, checkins::revoke_card,
+        checkins::scan, checkins::scan_batch, checkins::recent_scans, checkins::issue_card, checkins::revoke_card,
         printables::poster, printables::agency_posters, printables::card_sheet,
     ),
     components(schemas(crate::error::ErrorBody, Created)),
@@ -123,6 +123,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/checkins", post(checkins::check_in))
         .route("/checkins/checkout", post(checkins::check_out))
         .route("/visits", get(checkins::visits))
+        .route("/agencies/{id}/scans", get(checkins::recent_scans))
         .route("/scans", post(checkins::scan))
         .route("/scans/batch", post(checkins::scan_batch).layer(DefaultBodyLimit::max(1024 * 1024)))
         .route("/people/{id}/cards", post(checkins::issue_card))

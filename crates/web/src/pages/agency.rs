@@ -474,3 +474,45 @@ pub struct RowLine {
     column: String,
     message: String,
 }
+
+/// One scan as the recent-scans page lists it.
+#[derive(Debug, Clone)]
+struct ScanRow {
+    time: String,
+    checkpoint: String,
+    colour: String,
+    name: String,
+    reason: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "recent_scans.html")]
+struct RecentScansPage {
+    t: Texts,
+    nav: Nav,
+    agency_id: i64,
+    rows: Vec<ScanRow>,
+}
+
+/// The last day's scans at the agency's checkpoints (its office; the look is audited).
+pub(super) async fn recent_scans(State(s): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let scans = match s.app.recent_scans(&actor, AgencyId(id), 200).await {
+        Ok(list) => list,
+        Err(e) => return super::error_page(&ctx, &e),
+    };
+    let rows = scans
+        .into_iter()
+        .map(|r| ScanRow {
+            time: super::checkin::vn_time(r.scanned_at),
+            checkpoint: r.checkpoint_name,
+            name: r.display_name.unwrap_or_default(),
+            reason: r.reason.as_deref().map(|c| ctx.t.error(c, c)).unwrap_or_default(),
+            colour: r.colour,
+        })
+        .collect();
+    RecentScansPage { t: ctx.t, nav: ctx.nav, agency_id: id, rows }.into_response()
+}
