@@ -249,3 +249,20 @@ test("installed as an app, My pass opens without network; the screens stay small
   await context.close();
   await checker.context.close();
 });
+
+test("the province admin sees the agencies and the audit log", async () => {
+  const { page, problems, context } = await phonePage(browser, vaora.base);
+  const admin = vaora.accounts.province_admin;
+  await signIn(page, vaora.base, admin.phone, admin.password);
+  await page.goto(vaora.base + "/agencies");
+  await shot(page, "agencies");
+  await page.click("a[href='/admin/audit']");
+  await page.waitForSelector("#audit");
+  assert.ok((await page.locator(".audit-list li").count()) >= 10);
+  await shot(page, "audit-log");
+  await page.fill("#action", "recent_scans_viewed");
+  await Promise.all([page.waitForNavigation(), page.click("#audit form button")]);
+  assert.ok((await page.locator(".audit-list li").count()) >= 1, "the office's look at the scans was recorded");
+  noProblems(problems);
+  await context.close();
+});

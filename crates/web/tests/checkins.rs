@@ -528,6 +528,13 @@ async fn the_pass_and_checker_screens_work(t: TestApp) {
     assert!(listing.text.contains("N. An") && listing.text.contains("Mã này đã được quét tại đây"), "{}", listing.text);
     let audit = t.get("/api/v1/audit?action=recent_scans_viewed", Some(&s.admin)).await;
     assert_eq!(audit.body.as_array().map(Vec::len), Some(2), "{}", audit.text);
+    // The province admin reads the same in the audit log page; nobody else may.
+    let admin_cookie = web_cookie(&t, "0912000900").await;
+    let log = page(&t, "/admin/audit?action=recent_scans_viewed", &admin_cookie).await;
+    assert_eq!(log.status, StatusCode::OK);
+    assert_eq!(log.text.matches("<strong>recent_scans_viewed</strong>").count(), 2, "{}", log.text);
+    assert!(!log.text.contains("<strong>scan_recorded</strong>"), "the filter holds");
+    assert_eq!(page(&t, "/admin/audit", &office_cookie).await.status, StatusCode::FORBIDDEN);
 
     // Installable: the manifest opens My pass, its icons are real PNGs, and the service worker
     // knows this build's assets.

@@ -3,6 +3,7 @@
 //! calls one use case and renders its result or its error.
 
 pub(crate) mod account;
+mod admin;
 mod agency;
 mod checkin;
 mod screens;
@@ -31,6 +32,8 @@ pub struct Nav {
     pub admin: bool,
     /// May scan at some checkpoint (a checker, or an agency's admin).
     pub checker: bool,
+    /// Administers the province.
+    pub province_admin: bool,
     /// Where the language links come back to.
     pub path: String,
     /// The prefix of asset URLs.
@@ -69,6 +72,7 @@ impl FromRequestParts<AppState> for PageCtx {
         let nav = Nav {
             signed_in: actor.is_some(),
             admin: actor.as_ref().is_some_and(|a| a.is_province_admin() || !a.administered_agencies().is_empty()),
+            province_admin: actor.as_ref().is_some_and(Actor::is_province_admin),
             checker: actor.as_ref().is_some_and(|a| {
                 a.grants.iter().any(|g| matches!(g, Grant::Checker { .. } | Grant::AgencyAdmin { .. }))
             }),
@@ -190,6 +194,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/checkout", post(checkin::check_out))
         .route("/visits", get(checkin::visits))
         .route("/pass", get(screens::pass))
+        .route("/admin/audit", get(admin::audit))
         .route("/scan", get(screens::scan_venue))
         .route("/check", get(screens::pick))
         .route("/check/{id}", get(screens::checker).post(screens::checker_scan))
