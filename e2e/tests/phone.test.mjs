@@ -263,6 +263,11 @@ test("the province admin sees the agencies and the audit log", async () => {
   await page.fill("#action", "recent_scans_viewed");
   await Promise.all([page.waitForNavigation(), page.click("#audit form button")]);
   assert.ok((await page.locator(".audit-list li").count()) >= 1, "the office's look at the scans was recorded");
+  await page.click("a[href='/admin/people']");
+  await page.fill("#q", vaora.accounts.checker.phone);
+  await Promise.all([page.waitForNavigation(), page.click("#people form button")]);
+  assert.match(await page.textContent("#person .roles"), /Người kiểm tra/);
+  await shot(page, "people-and-roles");
   noProblems(problems);
   await context.close();
 });

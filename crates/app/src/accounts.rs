@@ -531,6 +531,14 @@ impl App {
         Ok(())
     }
 
+    /// The roles a person holds (province admins, who give and take them).
+    pub async fn roles_of(&self, actor: &Actor, user: UserId) -> Result<Vec<crate::auth::RoleView>, AppError> {
+        actor.require_province_admin()?;
+        let grants = self.store.grants_of(user).await?;
+        let holder = Actor { user_id: user, session_id: actor.session_id, grants, meta: actor.meta.clone() };
+        Ok(holder.roles())
+    }
+
     /// Grants a role. Province admins grant any role; agency admins grant checker roles on their
     /// own agency's checkpoints.
     pub async fn grant_role(&self, actor: &Actor, user: UserId, grant: Grant) -> Result<(), AppError> {

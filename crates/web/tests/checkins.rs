@@ -536,6 +536,26 @@ async fn the_pass_and_checker_screens_work(t: TestApp) {
     assert!(!log.text.contains("<strong>scan_recorded</strong>"), "the filter holds");
     assert_eq!(page(&t, "/admin/audit", &office_cookie).await.status, StatusCode::FORBIDDEN);
 
+    // Users and roles: the province admin finds the checker, gives and takes back a role.
+    let found = page(&t, "/admin/people?q=0912000101", &admin_cookie).await;
+    assert!(found.text.contains(&format!("Người kiểm tra · #{}", s.gate)), "{}", found.text);
+    let user_id = found.text.split("action=\"/admin/people/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let change = |body: &str| {
+        Request::post(format!("/admin/people/{user_id}/roles"))
+            .header(header::COOKIE, &admin_cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    assert_eq!(t.send(change("q=0912000101&role=health_official&agency_id=")).await.status, StatusCode::SEE_OTHER);
+    assert!(page(&t, "/admin/people?q=0912000101", &admin_cookie).await.text.contains("<span>Cán bộ y tế</span>"));
+    assert_eq!(t.send(change("q=0912000101&role=health_official&revoke=1")).await.status, StatusCode::SEE_OTHER);
+    assert!(!page(&t, "/admin/people?q=0912000101", &admin_cookie).await.text.contains("<span>Cán bộ y tế</span>"));
+    let missing = t.send(change("q=0912000101&role=agency_admin&agency_id=")).await;
+    assert!(missing.text.contains("role=\"alert\""), "a role without its agency is refused: {}", missing.text);
+    assert_eq!(page(&t, "/admin/people?q=0912000101", &office_cookie).await.status, StatusCode::FORBIDDEN);
+
     // Installable: the manifest opens My pass, its icons are real PNGs, and the service worker
     // knows this build's assets.
     let manifest = t.get("/manifest.webmanifest", None).await;

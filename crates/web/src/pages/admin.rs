@@ -81,3 +81,161 @@ pub(super) async fn audit(State(s): State<AppState>, ctx: PageCtx, Query(q): Que
         .collect();
     AuditPage { t: ctx.t, nav: ctx.nav, rows, action: q.action, person: q.person, older }.into_response()
 }
+
+/// A role as the people page lists it, with what a revoke form needs.
+#[derive(Debug, Clone)]
+struct RoleRow {
+    label: String,
+    role: String,
+    agency_id: String,
+    checkpoint_id: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "people.html")]
+struct PeoplePage {
+    t: Texts,
+    nav: Nav,
+    q: String,
+    person: Option<(i64, String, String, bool)>,
+    roles: Vec<RoleRow>,
+    agencies: Vec<(i64, String)>,
+    error: super::FormError,
+}
+
+/// The search of the people page.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct PeopleParams {
+    #[serde(default)]
+    q: String,
+}
+
+async fn people_page(s: &AppState, ctx: PageCtx, q: String, error: super::FormError) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if let Err(e) = actor.require_province_admin() {
+        return error_page(&ctx, &e);
+    }
+    let agencies: Vec<(i64, String)> = match s.app.list_agencies(&actor).await {
+        Ok(list) => list.into_iter().map(|a| (a.agency.id.0, a.agency.name)).collect(),
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let (mut person, mut roles, mut error) = (None, Vec::new(), error);
+    if !q.trim().is_empty() {
+        match s.app.find_person(&actor, q.trim()).await {
+            Ok(p) => {
+                let held = match s.app.roles_of(&actor, p.id).await {
+                    Ok(r) => r,
+                    Err(e) => return error_page(&ctx, &e),
+                };
+                roles = held
+                    .iter()
+                    .filter(|r| r.role != vaora_domain::role::Role::Citizen)
+                    .map(|r| {
+                        let scope = match (r.agency_id, r.checkpoint_id) {
+                            (Some(a), _) => {
+                                let name = agencies_name(&agencies, a.0);
+                                format!(" · {name}")
+                            }
+                            (_, Some(c)) => format!(" · #{}", c.0),
+                            _ => String::new(),
+                        };
+                        RoleRow {
+                            label: format!("{}{scope}", ctx.t.s(&format!("role.{}", r.role.as_str()))),
+                            role: r.role.as_str().to_owned(),
+                            agency_id: r.agency_id.map(|a| a.0.to_string()).unwrap_or_default(),
+                            checkpoint_id: r.checkpoint_id.map(|c| c.0.to_string()).unwrap_or_default(),
+                        }
+                    })
+                    .collect();
+                person = Some((p.id.0, p.full_name, p.phone, p.verification.is_some()));
+            }
+            Err(e) => error = super::FormError::of(&ctx.t, &e),
+        }
+    }
+    PeoplePage { t: ctx.t, nav: ctx.nav, q, person, roles, agencies, error }.into_response()
+}
+
+fn agencies_name(agencies: &[(i64, String)], id: i64) -> String {
+    agencies.iter().find(|(a, _)| *a == id).map(|(_, n)| n.clone()).unwrap_or_else(|| format!("#{id}"))
+}
+
+pub(super) async fn people(State(s): State<AppState>, ctx: PageCtx, Query(p): Query<PeopleParams>) -> Response {
+    people_page(&s, ctx, p.q, super::FormError::default()).await
+}
+
+/// A role to grant or take away, as the people page's forms send it.
+#[derive(Debug, Deserialize)]
+pub(super) struct RoleForm {
+    q: String,
+    role: String,
+    #[serde(default)]
+    agency_id: String,
+    #[serde(default)]
+    checkpoint_id: String,
+    #[serde(default)]
+    revoke: Option<String>,
+}
+
+pub(super) async fn change_role(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    axum::Form(f): axum::Form<RoleForm>,
+) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let grant = match role_grant(&f) {
+        Ok(g) => g,
+        Err(e) => {
+            let err = super::FormError::of(&ctx.t, &e);
+            return people_page(&s, ctx, f.q, err).await;
+        }
+    };
+    let result = if f.revoke.is_some() {
+        s.app.revoke_role(&actor, UserId(id), grant).await
+    } else {
+        s.app.grant_role(&actor, UserId(id), grant).await
+    };
+    match result {
+        Ok(()) => axum::response::Redirect::to(&format!("/admin/people?q={}", urlencode(&f.q))).into_response(),
+        Err(e) => {
+            let err = super::FormError::of(&ctx.t, &e);
+            people_page(&s, ctx, f.q, err).await
+        }
+    }
+}
+
+fn role_grant(f: &RoleForm) -> Result<vaora_domain::role::Grant, vaora_app::AppError> {
+    use vaora_domain::role::Grant;
+    let number = |v: &str, what: &str| {
+        v.trim().parse::<i64>().map_err(|_| {
+            vaora_app::AppError::invalid("grant_scope_required", format!("this role needs {what}"))
+                .with_details(serde_json::json!({ "field": what }))
+        })
+    };
+    match f.role.as_str() {
+        "health_official" => Ok(Grant::HealthOfficial),
+        "province_admin" => Ok(Grant::ProvinceAdmin),
+        "agency_admin" => {
+            Ok(Grant::AgencyAdmin { agency_id: vaora_domain::AgencyId(number(&f.agency_id, "agency_id")?) })
+        }
+        "checker" => {
+            Ok(Grant::Checker { checkpoint_id: vaora_domain::CheckpointId(number(&f.checkpoint_id, "checkpoint_id")?) })
+        }
+        _ => Err(vaora_app::AppError::invalid("unknown_role", "no such role")),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

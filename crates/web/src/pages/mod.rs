@@ -195,6 +195,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/visits", get(checkin::visits))
         .route("/pass", get(screens::pass))
         .route("/admin/audit", get(admin::audit))
+        .route("/admin/people", get(admin::people))
+        .route("/admin/people/{id}/roles", post(admin::change_role))
         .route("/scan", get(screens::scan_venue))
         .route("/check", get(screens::pick))
         .route("/check/{id}", get(screens::checker).post(screens::checker_scan))
