@@ -191,6 +191,12 @@ test("the agency office downloads a poster PDF", async () => {
   await page.waitForSelector("#recent-scans");
   assert.ok((await page.locator(".scans li").count()) >= 5, "the earlier scans are listed");
   await shot(page, "recent-scans");
+  // Printed cards for staff without a smartphone, from the roster.
+  await page.goto(`${vaora.base}/agencies/${agencyId}/roster`);
+  await page.check("#cards input[name=people] >> nth=0");
+  await shot(page, "roster");
+  const [cards] = await Promise.all([page.waitForEvent("download"), page.click("#cards button[type=submit]")]);
+  assert.equal(readFileSync(await cards.path()).subarray(0, 5).toString(), "%PDF-");
   noProblems(problems);
   await context.close();
 });

@@ -126,6 +126,8 @@ pub struct RosterView {
     pub cccd: Option<String>,
     /// Whether the person has an account yet.
     pub has_account: bool,
+    /// Their account, once they have one (for printing their card).
+    pub user_id: Option<vaora_domain::UserId>,
     /// When added.
     pub added_at: Timestamp,
 }
@@ -325,6 +327,7 @@ impl App {
                     phone,
                     cccd,
                     has_account: e.user_id.is_some(),
+                    user_id: e.user_id,
                     added_at: e.added_at,
                 })
             })

@@ -536,6 +536,34 @@ async fn the_pass_and_checker_screens_work(t: TestApp) {
     assert!(!log.text.contains("<strong>scan_recorded</strong>"), "the filter holds");
     assert_eq!(page(&t, "/admin/audit", &office_cookie).await.status, StatusCode::FORBIDDEN);
 
+    // The office prints cards for chosen roster staff from the roster page.
+    let unit =
+        t.post(&format!("/api/v1/agencies/{}/units", s.agency), Some(&s.office), json!({"name": "Văn phòng"})).await;
+    let unit = unit.body["id"].as_i64().unwrap();
+    let added = t
+        .post(
+            &format!("/api/v1/agencies/{}/roster", s.agency),
+            Some(&s.office),
+            json!({"unit_id": unit, "full_name": "Nguyễn Văn An", "phone": "0912000104"}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    let roster = page(&t, &format!("/agencies/{}/roster", s.agency), &office_cookie).await;
+    let holder = roster.text.split("name=\"people\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let print = |body: String| {
+        Request::post(format!("/agencies/{}/cards", s.agency))
+            .header(header::COOKIE, &office_cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let pdf = t.send(print(format!("people={holder}"))).await;
+    assert_eq!((pdf.status, &pdf.raw[..5]), (StatusCode::OK, &b"%PDF-"[..]), "{}", pdf.text);
+    assert!(pdf.headers[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment"));
+    let none = t.send(print(String::new())).await;
+    assert!(none.text.contains("role=\"alert\""), "choosing nobody is refused: {}", none.text);
+
     // Users and roles: the province admin finds the checker, gives and takes back a role.
     let found = page(&t, "/admin/people?q=0912000101", &admin_cookie).await;
     assert!(found.text.contains(&format!("Người kiểm tra · #{}", s.gate)), "{}", found.text);

@@ -7,7 +7,7 @@ mod admin_units;
 mod audit;
 pub(crate) mod checkins;
 pub(crate) mod orgs;
-mod printables;
+pub(crate) mod printables;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

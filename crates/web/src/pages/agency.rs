@@ -11,7 +11,7 @@ use vaora_app::AppError;
 use vaora_app::orgs::{AgencyInput, AgencyView, CheckpointInput, CheckpointView, RosterInput, RosterView};
 use vaora_app::roster_import::ImportFormat;
 use vaora_app::store::{CheckerAssignment, UnitRecord};
-use vaora_domain::{AgencyId, CheckpointId, UnitId};
+use vaora_domain::{AgencyId, CheckpointId, UnitId, UserId};
 
 use super::account::{Choice, units};
 use super::{FormError, Nav, PageCtx, error_page};
@@ -515,4 +515,58 @@ pub(super) async fn recent_scans(State(s): State<AppState>, ctx: PageCtx, Path(i
         })
         .collect();
     RecentScansPage { t: ctx.t, nav: ctx.nav, agency_id: id, rows }.into_response()
+}
+
+/// Printed cards for the chosen roster staff, as an A4 PDF (the form on the roster page). Each
+/// chosen person gets a new card and their earlier one is revoked.
+pub(super) async fn print_cards(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    body: String,
+) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    // `people=1&people=2…`: repeated fields, which a plain form extractor does not collect.
+    let people: Vec<UserId> = body
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("people="))
+        .filter_map(|v| v.parse::<i64>().ok())
+        .map(UserId)
+        .collect();
+    if let Err(e) = actor.require_agency_admin(AgencyId(id)) {
+        return super::error_page(&ctx, &e);
+    }
+    if people.is_empty() || people.len() > 200 {
+        let e = AppError::invalid("invalid_card_count", "print 1 to 200 cards at a time");
+        let error = FormError::of(&ctx.t, &e);
+        return roster_page(&s, ctx, id, error, Vec::new(), String::new()).await;
+    }
+    let cards = match s.app.issue_cards(&actor, &people).await {
+        Ok(c) => c,
+        Err(e) => return super::error_page(&ctx, &e),
+    };
+    let cards: Vec<vaora_render::Card> = cards
+        .into_iter()
+        .map(|c| vaora_render::Card { initials: c.initials, number: c.number, code: c.code })
+        .collect();
+    match crate::api::printables::render(move || {
+        vaora_render::card_sheets_svg(&cards).and_then(|pages| vaora_render::svgs_to_pdf(&pages))
+    })
+    .await
+    {
+        // An attachment: the sheet is saved and printed, and its codes exist nowhere else.
+        Ok(pdf) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "application/pdf"),
+                (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"vaora-the-in.pdf\""),
+                (axum::http::header::CACHE_CONTROL, "no-store"),
+            ],
+            pdf,
+        )
+            .into_response(),
+        Err(e) => super::error_page(&ctx, &e),
+    }
 }

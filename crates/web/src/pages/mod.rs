@@ -181,6 +181,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/agencies/{id}/checkers", post(agency::assign_checker))
         .route("/agencies/{id}", get(agency::overview))
         .route("/agencies/{id}/scans", get(agency::recent_scans))
+        .route("/agencies/{id}/cards", post(agency::print_cards))
         .route("/agencies/{id}/units", post(agency::add_unit))
         .route("/agencies/{id}/checkpoints", post(agency::add_checkpoint))
         .route("/agencies/{id}/roster", get(agency::roster).post(agency::add_roster))
