@@ -534,9 +534,7 @@ impl App {
     /// The roles a person holds (province admins, who give and take them).
     pub async fn roles_of(&self, actor: &Actor, user: UserId) -> Result<Vec<crate::auth::RoleView>, AppError> {
         actor.require_province_admin()?;
-        let grants = self.store.grants_of(user).await?;
-        let holder = Actor { user_id: user, session_id: actor.session_id, grants, meta: actor.meta.clone() };
-        Ok(holder.roles())
+        Ok(crate::auth::roles_of(&self.store.grants_of(user).await?))
     }
 
     /// Grants a role. Province admins grant any role; agency admins grant checker roles on their

@@ -99,18 +99,23 @@ impl Actor {
 
     /// Every role, citizen first, with scopes.
     pub fn roles(&self) -> Vec<RoleView> {
-        let mut v = vec![RoleView { role: Role::Citizen, agency_id: None, checkpoint_id: None }];
-        v.extend(self.grants.iter().map(|g| RoleView {
-            role: g.role(),
-            agency_id: match g {
-                Grant::AgencyAdmin { agency_id } => Some(*agency_id),
-                _ => None,
-            },
-            checkpoint_id: match g {
-                Grant::Checker { checkpoint_id } => Some(*checkpoint_id),
-                _ => None,
-            },
-        }));
-        v
+        roles_of(&self.grants)
     }
+}
+
+/// Every role that `grants` give, citizen first, with scopes.
+pub fn roles_of(grants: &[Grant]) -> Vec<RoleView> {
+    let mut v = vec![RoleView { role: Role::Citizen, agency_id: None, checkpoint_id: None }];
+    v.extend(grants.iter().map(|g| RoleView {
+        role: g.role(),
+        agency_id: match g {
+            Grant::AgencyAdmin { agency_id } => Some(*agency_id),
+            _ => None,
+        },
+        checkpoint_id: match g {
+            Grant::Checker { checkpoint_id } => Some(*checkpoint_id),
+            _ => None,
+        },
+    }));
+    v
 }

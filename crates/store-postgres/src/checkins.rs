@@ -529,21 +529,7 @@ impl CheckinStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                Ok(RecentScan {
-                    id: r.try_get(0)?,
-                    checkpoint_id: CheckpointId(r.try_get(1)?),
-                    checkpoint_name: r.try_get(2)?,
-                    scanned_at: Timestamp(r.try_get(3)?),
-                    kind: r.try_get(4)?,
-                    colour: r.try_get(5)?,
-                    reason: r.try_get(6)?,
-                    display_name: r.try_get(7)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(backend)
+        map_rows(rows, recent_scan_row)
     }
 
     async fn card_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<CardRecord>> {
@@ -646,4 +632,17 @@ impl CheckinStore for PostgresStore {
         .map_err(backend)?;
         map_rows(rows, visit_row)
     }
+}
+
+fn recent_scan_row(r: &PgRow) -> Result<RecentScan, sqlx::Error> {
+    Ok(RecentScan {
+        id: r.try_get(0)?,
+        checkpoint_id: CheckpointId(r.try_get(1)?),
+        checkpoint_name: r.try_get(2)?,
+        scanned_at: Timestamp(r.try_get(3)?),
+        kind: r.try_get(4)?,
+        colour: r.try_get(5)?,
+        reason: r.try_get(6)?,
+        display_name: r.try_get(7)?,
+    })
 }

@@ -5,7 +5,7 @@ use sqlx::{Row, SqliteConnection};
 use vaora_app::store::*;
 use vaora_domain::{AgencyId, CheckpointId, SessionId, Timestamp, UserId};
 
-use crate::{SqliteStore, append_audit, backend, ms};
+use crate::{SqliteStore, append_audit, backend, map_rows, ms};
 
 /// A rescan at a `both` checkpoint closes the visit only after this long (a double scan at the
 /// door is not an exit).
@@ -287,21 +287,7 @@ impl CheckinStore for SqliteStore {
         .fetch_all(&self.read)
         .await
         .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                Ok(RecentScan {
-                    id: r.try_get(0)?,
-                    checkpoint_id: CheckpointId(r.try_get(1)?),
-                    checkpoint_name: r.try_get(2)?,
-                    scanned_at: Timestamp(r.try_get(3)?),
-                    kind: r.try_get(4)?,
-                    colour: r.try_get(5)?,
-                    reason: r.try_get(6)?,
-                    display_name: r.try_get(7)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(backend)
+        map_rows(rows, recent_scan_row)
     }
 
     async fn card_by_hash(&self, secret_hash: &[u8]) -> StoreResult<Option<CardRecord>> {
@@ -411,4 +397,17 @@ impl CheckinStore for SqliteStore {
         .map_err(backend)?;
         rows.iter().map(|r| visit_row(r).map_err(backend)).collect()
     }
+}
+
+fn recent_scan_row(r: &sqlx::sqlite::SqliteRow) -> Result<RecentScan, sqlx::Error> {
+    Ok(RecentScan {
+        id: r.try_get(0)?,
+        checkpoint_id: CheckpointId(r.try_get(1)?),
+        checkpoint_name: r.try_get(2)?,
+        scanned_at: Timestamp(r.try_get(3)?),
+        kind: r.try_get(4)?,
+        colour: r.try_get(5)?,
+        reason: r.try_get(6)?,
+        display_name: r.try_get(7)?,
+    })
 }

@@ -26,7 +26,7 @@ async fn poster_of(app: &App, actor: &Actor, checkpoint: CheckpointId) -> Result
 }
 
 /// Rendering takes tens of milliseconds of CPU: keep it off the async threads.
-pub(crate) async fn render<T: Send + 'static>(
+async fn render<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, vaora_render::RenderError> + Send + 'static,
 ) -> Result<T, AppError> {
     tokio::task::spawn_blocking(f).await.map_err(AppError::internal)?.map_err(AppError::internal)
@@ -103,18 +103,26 @@ pub async fn card_sheet(
     CurrentActor(a): CurrentActor,
     ApiJson(r): ApiJson<CardSheetRequest>,
 ) -> ApiResult<Response> {
-    if r.people.is_empty() || r.people.len() > 200 {
-        return Err(AppError::invalid("invalid_card_count", "print 1 to 200 cards at a time").into());
-    }
     let people: Vec<UserId> = r.people.into_iter().map(UserId).collect();
-    let cards: Vec<Card> = s
-        .app
-        .issue_cards(&a, &people)
+    let pdf = card_sheet_pdf(&s.app, &a, &people).await?;
+    Ok(file(pdf, "application/pdf", "cards.pdf".to_owned()))
+}
+
+/// Issues a new card to each person (1–200) and renders them as an A4 PDF, ten a page (the API
+/// and the roster page both print through here).
+pub(crate) async fn card_sheet_pdf(
+    app: &vaora_app::App,
+    actor: &vaora_app::Actor,
+    people: &[UserId],
+) -> Result<Vec<u8>, AppError> {
+    if people.is_empty() || people.len() > 200 {
+        return Err(AppError::invalid("invalid_card_count", "print 1 to 200 cards at a time"));
+    }
+    let cards: Vec<Card> = app
+        .issue_cards(actor, people)
         .await?
         .into_iter()
         .map(|c| Card { initials: c.initials, number: c.number, code: c.code })
         .collect();
-    let pdf = render(move || vaora_render::card_sheets_svg(&cards).and_then(|pages| vaora_render::svgs_to_pdf(&pages)))
-        .await?;
-    Ok(file(pdf, "application/pdf", "cards.pdf".to_owned()))
+    render(move || vaora_render::card_sheets_svg(&cards).and_then(|pages| vaora_render::svgs_to_pdf(&pages))).await
 }

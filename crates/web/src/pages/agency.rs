@@ -539,24 +539,7 @@ pub(super) async fn print_cards(
     if let Err(e) = actor.require_agency_admin(AgencyId(id)) {
         return super::error_page(&ctx, &e);
     }
-    if people.is_empty() || people.len() > 200 {
-        let e = AppError::invalid("invalid_card_count", "print 1 to 200 cards at a time");
-        let error = FormError::of(&ctx.t, &e);
-        return roster_page(&s, ctx, id, error, Vec::new(), String::new()).await;
-    }
-    let cards = match s.app.issue_cards(&actor, &people).await {
-        Ok(c) => c,
-        Err(e) => return super::error_page(&ctx, &e),
-    };
-    let cards: Vec<vaora_render::Card> = cards
-        .into_iter()
-        .map(|c| vaora_render::Card { initials: c.initials, number: c.number, code: c.code })
-        .collect();
-    match crate::api::printables::render(move || {
-        vaora_render::card_sheets_svg(&cards).and_then(|pages| vaora_render::svgs_to_pdf(&pages))
-    })
-    .await
-    {
+    match crate::api::printables::card_sheet_pdf(&s.app, &actor, &people).await {
         // An attachment: the sheet is saved and printed, and its codes exist nowhere else.
         Ok(pdf) => (
             [
@@ -567,6 +550,10 @@ pub(super) async fn print_cards(
             pdf,
         )
             .into_response(),
+        Err(e) if e.code == "invalid_card_count" => {
+            let error = FormError::of(&ctx.t, &e);
+            roster_page(&s, ctx, id, error, Vec::new(), String::new()).await
+        }
         Err(e) => super::error_page(&ctx, &e),
     }
 }
