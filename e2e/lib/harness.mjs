@@ -95,6 +95,11 @@ export async function registerPerson(vaora, fullName) {
   return { id: r.id, phone };
 }
 
+/** Files a health declaration with nothing to report for the person with this API token (green). */
+export async function declareWell(vaora, token) {
+  return vaora.api("POST", "/api/v1/declarations", token, {});
+}
+
 /** A browser, optionally with a fake camera playing `y4m`. */
 export async function launch(y4m) {
   const args = ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"];
@@ -105,13 +110,13 @@ export async function launch(y4m) {
 /** A phone-sized page whose console errors and foreign requests are collected in `problems`. */
 export async function phonePage(browser, base, options = {}) {
   const context = await browser.newContext({
-    ...options,
     viewport: PHONE,
     deviceScaleFactor: 2,
     isMobile: true,
     hasTouch: true,
     locale: "vi-VN",
     permissions: ["camera"],
+    ...options,
   });
   const page = await context.newPage();
   const problems = [];
@@ -143,20 +148,22 @@ export async function signIn(page, base, phone, password = PASSWORD) {
 
 /**
  * A Y4M video (what Chromium's fake camera plays) of `text` as a QR code, centred on a 1280x720
- * frame: the checker's camera sees a phone showing its pass.
+ * frame: the checker's camera sees a phone showing its pass, or a citizen's camera a poster.
+ * `blank` grey frames come first, so that the code enters the picture at a known frame.
  */
-export function qrVideo(text, path) {
+export function qrVideo(text, path, { blank = 0, frames = 10 } = {}) {
   const W = 1280;
   const H = 720;
   const qr = qrcode(0, "M");
-  qr.addData(text, "Alphanumeric");
+  qr.addData(text, /^[0-9A-Z $%*+\-./:]*$/.test(text) ? "Alphanumeric" : "Byte");
   qr.make();
   const modules = qr.getModuleCount();
   const cell = Math.floor((H * 0.8) / (modules + 8));
   const size = cell * (modules + 8);
   const x0 = Math.floor((W - size) / 2);
   const y0 = Math.floor((H - size) / 2);
-  const y = Buffer.alloc(W * H, 96); // a grey background
+  const grey = Buffer.alloc(W * H, 96); // a grey background
+  const y = Buffer.from(grey);
   for (let r = 0; r < size; r++) {
     for (let c = 0; c < size; c++) {
       const mr = Math.floor(r / cell) - 4;
@@ -166,8 +173,56 @@ export function qrVideo(text, path) {
     }
   }
   const chroma = Buffer.alloc((W / 2) * (H / 2) * 2, 128);
-  const frame = Buffer.concat([Buffer.from("FRAME\n"), y, chroma]);
-  const frames = Array.from({ length: 10 }, () => frame);
-  writeFileSync(path, Buffer.concat([Buffer.from(`YUV4MPEG2 W${W} H${H} F30:1 Ip A1:1 C420jpeg\n`), ...frames]));
+  const frame = (luma) => Buffer.concat([Buffer.from("FRAME\n"), luma, chroma]);
+  const all = [...Array.from({ length: blank }, () => frame(grey)), ...Array.from({ length: frames }, () => frame(y))];
+  writeFileSync(path, Buffer.concat([Buffer.from(`YUV4MPEG2 W${W} H${H} F30:1 Ip A1:1 C420jpeg\n`), ...all]));
   return path;
+}
+
+/**
+ * What stops a screen from reading well on a phone: a page wider than the screen, text that
+ * reaches past its edge, text clipped by its box, or text whose contrast with its background is
+ * below WCAG AA (4.5:1, or 3:1 for large text). Returns one line per problem.
+ */
+export async function layoutProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const rgba = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const luminance = ([r, g, b]) => {
+      const lin = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth > width + 1) {
+      problems.push(`the page is ${document.documentElement.scrollWidth} px wide on a ${width} px screen`);
+    }
+    const skip = new Set(["SCRIPT", "STYLE", "OPTION", "TEMPLATE", "VIDEO", "CANVAS", "SVG"]);
+    for (const el of document.querySelectorAll("body *")) {
+      if (skip.has(el.tagName) || el.closest(".sr-only, svg")) continue;
+      const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join(" ").trim();
+      if (!text) continue;
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility === "hidden") continue;
+      const what = `<${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}> "${text.slice(0, 40)}"`;
+      if (box.right > width + 1 || box.left < -1) problems.push(`${what} reaches past the screen's edge`);
+      if (style.overflowX !== "visible" && el.scrollWidth > el.clientWidth + 1) problems.push(`${what} is cut off at the side`);
+      if (style.overflowY !== "visible" && el.tagName !== "TEXTAREA" && el.scrollHeight > el.clientHeight + 1) {
+        problems.push(`${what} is cut off at the bottom`);
+      }
+      const [l1, l2] = [luminance(rgba(style.color).slice(0, 3)), luminance(background(el))].sort((a, b) => b - a);
+      const ratio = (l1 + 0.05) / (l2 + 0.05);
+      const large = parseFloat(style.fontSize) >= 24 || (parseFloat(style.fontSize) >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) problems.push(`${what} has a contrast of ${ratio.toFixed(2)}:1`);
+    }
+    return problems;
+  });
 }

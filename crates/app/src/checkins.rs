@@ -13,6 +13,7 @@ use vaora_domain::codes::{
 };
 use vaora_domain::person::FullName;
 use vaora_domain::role::Grant;
+use vaora_domain::status::Colour;
 use vaora_domain::{CheckpointId, Timestamp, UserId};
 
 use crate::App;
@@ -153,7 +154,7 @@ impl PassSigner {
 }
 
 fn red(reason: &str, display_name: Option<String>) -> ScanAnswer {
-    ScanAnswer { colour: "red".into(), reason: Some(reason.to_owned()), display_name }
+    ScanAnswer { colour: "red".into(), reason: Some(reason.to_owned()), display_name, rule: None, declared_until: None }
 }
 
 fn display_name(full_name: &str) -> String {
@@ -378,11 +379,7 @@ impl App {
             received_at: now,
             kind: "self",
             pass_digest: None,
-            answer: ScanAnswer {
-                colour: "green".into(),
-                reason: None,
-                display_name: Some(display_name(&profile.full_name)),
-            },
+            answer: self.admitted(actor.user_id, Some(display_name(&profile.full_name)), now).await?,
         };
         let outcome = self.store.record_scans(vec![write]).await?.remove(0);
         let visit_id = outcome.visit_id.ok_or_else(|| AppError::internal("a self check-in made no visit"))?;
@@ -587,7 +584,7 @@ impl App {
                     Ok((user, name, digest)) => {
                         write.user_id = Some(user);
                         write.pass_digest = Some(digest);
-                        write.answer = ScanAnswer { colour: "green".into(), reason: None, display_name: Some(name) };
+                        write.answer = self.admitted(user, Some(name), at).await?;
                     }
                     Err(reason) => write.answer = red(reason, None),
                 }
@@ -604,7 +601,7 @@ impl App {
                                 red("card_revoked", name)
                             } else {
                                 write.user_id = Some(c.user_id);
-                                ScanAnswer { colour: "green".into(), reason: None, display_name: name }
+                                self.admitted(c.user_id, name, at).await?
                             }
                         }
                     },
@@ -614,6 +611,19 @@ impl App {
             None => {}
         }
         Ok(write)
+    }
+
+    /// The answer for a person whose code is valid: their health status at `at`, naming the rule
+    /// that decided it (the reason too, when it is not green).
+    async fn admitted(&self, user: UserId, name: Option<String>, at: Timestamp) -> Result<ScanAnswer, AppError> {
+        let status = self.status_of(user, at).await?;
+        Ok(ScanAnswer {
+            colour: status.colour.as_str().to_owned(),
+            reason: (status.colour != Colour::Green).then(|| status.rule.clone()),
+            display_name: name,
+            rule: Some(status.rule),
+            declared_until: status.declared_until,
+        })
     }
 
     /// A pass's verdict at `at`: the holder, or the reason it is refused.

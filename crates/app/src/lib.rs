@@ -12,6 +12,7 @@ pub mod clock;
 pub mod crypto;
 pub mod demo;
 pub mod error;
+pub mod health;
 pub mod keys;
 pub mod orgs;
 pub mod roster_import;
@@ -37,6 +38,8 @@ pub struct Settings {
     pub public_base_url: String,
     /// How many days visits, scans and declarations are kept.
     pub retention_days: i64,
+    /// How many hours a health declaration stays valid.
+    pub declaration_valid_hours: i64,
 }
 
 impl Default for Settings {
@@ -46,6 +49,7 @@ impl Default for Settings {
             api_token_seconds: 90 * 24 * 3600,
             public_base_url: "http://127.0.0.1:8080".to_owned(),
             retention_days: 28,
+            declaration_valid_hours: 24,
         }
     }
 }
@@ -61,6 +65,11 @@ pub(crate) struct Caches {
     pub(crate) pseudonyms: cache::TtlCache<Vec<u8>, (vaora_domain::UserId, String)>,
     /// Session pass tag → the live session's owner, and the app time it was looked up.
     pub(crate) tags: cache::TtlCache<Vec<u8>, (vaora_domain::UserId, vaora_domain::Timestamp)>,
+    /// Person → their latest declaration, and the scan time it was looked up for.
+    pub(crate) declarations:
+        cache::TtlCache<vaora_domain::UserId, (Option<health::KnownDeclaration>, vaora_domain::Timestamp)>,
+    /// The status rule table in force.
+    pub(crate) rules: cache::TtlCache<(), health::StatusRules>,
 }
 
 impl Caches {
@@ -71,6 +80,8 @@ impl Caches {
             checkpoints: cache::TtlCache::new(Duration::from_secs(10), 100_000),
             pseudonyms: cache::TtlCache::new(Duration::from_secs(600), 1_000_000),
             tags: cache::TtlCache::new(Duration::from_secs(5), 1_000_000),
+            declarations: cache::TtlCache::new(Duration::from_secs(5), 1_000_000),
+            rules: cache::TtlCache::new(Duration::from_secs(10), 1),
         }
     }
 

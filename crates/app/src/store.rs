@@ -494,9 +494,92 @@ pub trait AuditStore: Send + Sync {
     async fn audit_chain(&self, from_seq: i64, limit: i64) -> StoreResult<Vec<AuditEntry>>;
 }
 
+/// A health declaration to store; its answers are sealed by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDeclaration {
+    /// Whose declaration.
+    pub user_id: UserId,
+    /// Who filed it, when not the person themself (a guardian, a checker for a walk-in).
+    pub declared_by: Option<UserId>,
+    /// When it was filed.
+    pub submitted_at: Timestamp,
+    /// Until when it counts.
+    pub valid_until: Timestamp,
+    /// The answers, as JSON sealed with the person's declaration context.
+    pub answers_sealed: Vec<u8>,
+}
+
+/// A stored health declaration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclarationRecord {
+    /// Id.
+    pub id: i64,
+    /// Whose.
+    pub user_id: UserId,
+    /// Who filed it for them, if someone else.
+    pub declared_by: Option<UserId>,
+    /// When it was filed.
+    pub submitted_at: Timestamp,
+    /// Until when it counts.
+    pub valid_until: Timestamp,
+    /// The sealed answers.
+    pub answers_sealed: Vec<u8>,
+}
+
+/// One version of the status rule table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleSetRecord {
+    /// 1, 2, 3… (0 is vaora's built-in table, never stored).
+    pub version: i64,
+    /// The table, one rule per line.
+    pub text: String,
+    /// When it took effect.
+    pub created_at: Timestamp,
+    /// Who wrote it.
+    pub created_by: Option<UserId>,
+    /// Why it changed.
+    pub note: String,
+}
+
+/// Health declarations and the status rule table.
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// Stores a declaration; returns its id.
+    async fn add_declaration(&self, d: NewDeclaration, audit: AuditRecord) -> StoreResult<i64>;
+    /// The person's latest declaration filed at or before `at`.
+    async fn latest_declaration(&self, user: UserId, at: Timestamp) -> StoreResult<Option<DeclarationRecord>>;
+    /// The person's declarations filed in `[from, to)`, newest first.
+    async fn declarations_of(
+        &self,
+        user: UserId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<DeclarationRecord>>;
+    /// The people with an account on the agency's roster whose latest declaration is valid at
+    /// `at`, with its end of validity.
+    async fn declared_in_agency(&self, agency: AgencyId, at: Timestamp) -> StoreResult<Vec<(UserId, Timestamp)>>;
+    /// Deletes declarations filed before `before` (the retention period); returns how many.
+    async fn purge_declarations(&self, before: Timestamp, audit: AuditRecord) -> StoreResult<u64>;
+    /// The latest versions of the rule table, newest first.
+    async fn status_rule_sets(&self, limit: i64) -> StoreResult<Vec<RuleSetRecord>>;
+    /// Stores a new version of the rule table, numbered one after `expected_version`; fails
+    /// with `Conflict("status_rules_version")` if another version was stored meanwhile.
+    async fn save_status_rules(
+        &self,
+        created_by: UserId,
+        text: &str,
+        note: &str,
+        expected_version: i64,
+        at: Timestamp,
+        audit: AuditRecord,
+    ) -> StoreResult<i64>;
+}
+
 /// Everything a use case may need from storage.
 #[async_trait]
-pub trait Store: AccountStore + OrgStore + AuditStore + CheckinStore + std::fmt::Debug + Send + Sync {
+pub trait Store:
+    AccountStore + OrgStore + AuditStore + CheckinStore + HealthStore + std::fmt::Debug + Send + Sync
+{
     /// Answers if the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// The pool's size.
@@ -561,6 +644,11 @@ pub struct ScanAnswer {
     pub reason: Option<String>,
     /// Family-name initial and given name, when the person is known.
     pub display_name: Option<String>,
+    /// The status rule that decided the colour, when the code was valid (see
+    /// [`vaora_domain::status`]).
+    pub rule: Option<String>,
+    /// Until when the person's health declaration is valid, if they have a valid one.
+    pub declared_until: Option<Timestamp>,
 }
 
 /// One scan to record: the visit it makes (if any) and its answer.

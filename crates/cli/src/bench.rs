@@ -16,6 +16,7 @@ use vaora_app::checkins::PassSigner;
 use vaora_app::orgs::{AgencyInput, CheckpointInput};
 use vaora_app::store::{ScanAnswer, ScanWrite};
 use vaora_app::{App, PasswordHashing, Secrets, Settings, SystemClock};
+use vaora_domain::health::{Answers, Symptom};
 use vaora_domain::org::CheckpointMode;
 use vaora_domain::role::Grant;
 use vaora_domain::{CheckpointId, Timestamp, UserId};
@@ -42,13 +43,19 @@ pub struct CheckinReport {
     pub p50_ms: f64,
     /// 99th percentile latency.
     pub p99_ms: f64,
-    /// Scans answered 2xx with a green answer and a visit.
+    /// Scans answered 2xx for a valid pass: a visit and a health status (green, amber or red).
     pub acknowledged: u64,
+    /// Of those, how many were green, amber and red (the people's declarations vary).
+    pub green: u64,
+    /// See `green`.
+    pub amber: u64,
+    /// See `green`.
+    pub red: u64,
     /// Of those, found stored afterwards.
     pub stored: u64,
     /// Acknowledged but not stored (must be 0).
     pub lost: u64,
-    /// Answers that were not 2xx-green (must be 0).
+    /// Answers that were not 2xx with a status (must be 0).
     pub errors: u64,
 }
 
@@ -142,9 +149,19 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
         app.grant_role(&admin, actor.user_id, Grant::Checker { checkpoint_id: cp }).await.map_err(|e| e.message)?;
         checkers.push((token, cp, actor.user_id));
     }
+    // Most people declared well; one in twenty declared a cough (amber), one a fever (red), and
+    // one has not declared (amber): every answer carries a status decided by the rule table.
     let mut signers: Vec<PassSigner> = Vec::new();
     for i in 0..b.people {
         let (_, actor) = signed_in(&app, person(1 + b.checkers + i), &meta).await?;
+        let symptoms = match i % 20 {
+            0 => vec![Symptom::Fever],
+            1 => vec![Symptom::Cough],
+            _ => Vec::new(),
+        };
+        if i % 20 != 2 {
+            app.declare(&actor, Answers { symptoms, ..Answers::default() }).await.map_err(|e| e.message)?;
+        }
         signers.push(app.pass_signer(&actor).await.map_err(|e| e.message)?);
     }
     let signers = Arc::new(signers);
@@ -187,6 +204,7 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
     let mut latencies: Vec<u32> = Vec::new();
     let mut acked: Vec<(String, CheckpointId, UserId)> = Vec::new();
     let mut errors = 0u64;
+    let mut colours = [0u64; 3];
     let mut failure = None;
     for t in tasks {
         match t.await.map_err(|e| e.to_string()).and_then(|r| r) {
@@ -194,6 +212,9 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
                 latencies.extend(r.latencies_us);
                 acked.extend(r.acked);
                 errors += r.errors;
+                for (sum, n) in colours.iter_mut().zip(r.colours) {
+                    *sum += n;
+                }
             }
             Err(e) => failure = Some(e),
         }
@@ -224,11 +245,17 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
                 received_at: now,
                 kind: "unknown",
                 pass_digest: None,
-                answer: ScanAnswer { colour: "red".into(), reason: Some("bench_check".into()), display_name: None },
+                answer: ScanAnswer {
+                    colour: "red".into(),
+                    reason: Some("bench_check".into()),
+                    display_name: None,
+                    rule: None,
+                    declared_until: None,
+                },
             })
             .collect();
         let outcomes = store.record_scans(writes).await.map_err(|e| e.to_string())?;
-        stored += outcomes.iter().filter(|o| o.resubmitted && o.answer.colour == "green").count() as u64;
+        stored += outcomes.iter().filter(|o| o.resubmitted && o.answer.rule.is_some()).count() as u64;
     }
     // The server's runtime goes last: database connections it opened belong to it.
     tokio::task::spawn_blocking(move || server_rt.shutdown_timeout(Duration::from_secs(5)))
@@ -241,6 +268,9 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
         acknowledged,
+        green: colours[0],
+        amber: colours[1],
+        red: colours[2],
         stored,
         lost: acknowledged - stored,
         errors,
@@ -251,6 +281,7 @@ struct DriveResult {
     latencies_us: Vec<u32>,
     acked: Vec<(String, CheckpointId, UserId)>,
     errors: u64,
+    colours: [u64; 3],
 }
 
 /// One simulated checker: a keep-alive connection, one scan at a time, each a freshly signed pass
@@ -269,7 +300,7 @@ async fn drive(
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn);
-    let mut out = DriveResult { latencies_us: Vec::new(), acked: Vec::new(), errors: 0 };
+    let mut out = DriveResult { latencies_us: Vec::new(), acked: Vec::new(), errors: 0, colours: [0; 3] };
     let mut i = 0usize;
     let auth = format!("Bearer {token}");
     while !stop.load(Ordering::Relaxed) {
@@ -289,8 +320,15 @@ async fn drive(
         let status = res.status();
         let bytes = res.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
         out.latencies_us.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
-        let green = status.is_success() && bytes.windows(16).any(|w| w == b"\"colour\":\"green\"");
-        if green {
+        // A valid pass's answer names the status rule that decided its colour.
+        let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+        let judged = status.is_success() && has(b"\"rule\":\"");
+        if judged {
+            let colour = [&b"\"colour\":\"green\""[..], b"\"colour\":\"amber\"", b"\"colour\":\"red\""]
+                .iter()
+                .position(|c| has(c))
+                .unwrap_or(2);
+            out.colours[colour] += 1;
             out.acked.push((client_id, checkpoint, checker));
         } else {
             out.errors += 1;

@@ -64,6 +64,7 @@ pub struct FileConfig {
     trust_forwarded_for: Option<bool>,
     log: Option<String>,
     retention_days: Option<i64>,
+    declaration_valid_hours: Option<i64>,
     #[serde(default)]
     sessions: SessionsConfig,
     #[serde(default)]
@@ -155,6 +156,8 @@ pub struct Config {
     pub log: String,
     /// Days visits, scans and declarations are kept.
     pub retention_days: i64,
+    /// Hours a health declaration stays valid.
+    pub declaration_valid_hours: i64,
     /// Session lifetimes.
     pub sessions: SessionsConfig,
     /// Password hashing cost.
@@ -254,6 +257,13 @@ impl Config {
         if !(1..=365).contains(&retention_days) {
             return Err(ConfigError::Invalid { key: "retention_days", message: "keep data 1 to 365 days".into() });
         }
+        let declaration_valid_hours = file.declaration_valid_hours.unwrap_or(24);
+        if !(1..=14 * 24).contains(&declaration_valid_hours) {
+            return Err(ConfigError::Invalid {
+                key: "declaration_valid_hours",
+                message: "a declaration stays valid 1 to 336 hours".into(),
+            });
+        }
         if file.sessions.web_days < 1 || file.sessions.api_days < 1 {
             return Err(ConfigError::Invalid {
                 key: "sessions",
@@ -275,6 +285,7 @@ impl Config {
             trust_forwarded_for: env_trust.or(file.trust_forwarded_for).unwrap_or(false),
             log: env_log.or(file.log).unwrap_or_else(|| "info,sqlx=warn,tower_http=info".into()),
             retention_days,
+            declaration_valid_hours,
             sessions: file.sessions,
             passwords: file.passwords,
         })
@@ -313,6 +324,10 @@ log = "info,sqlx=warn,tower_http=info"
 
 # How many days visits, scans and health declarations are kept (real systems kept 10 to 28).
 retention_days = 28
+
+# How many hours a health declaration stays valid; after that the person shows amber until they
+# declare again.
+declaration_valid_hours = 24
 
 [sessions]
 # How long a browser stays signed in, and how long an API token (app, kiosk) lives.

@@ -222,6 +222,7 @@ async fn build_app(cfg: &Config) -> Result<App, String> {
         api_token_seconds: cfg.sessions.api_days * 86_400,
         public_base_url: cfg.public_base_url.clone(),
         retention_days: cfg.retention_days,
+        declaration_valid_hours: cfg.declaration_valid_hours,
     };
     let hashing = PasswordHashing { memory_kib: cfg.passwords.memory_kib, iterations: cfg.passwords.iterations };
     Ok(App::new(store, Arc::new(SystemClock), Secrets::from_master_key(key), hashing, settings))
@@ -233,8 +234,8 @@ fn print_demo(summary: &vaora_app::demo::DemoSummary, json: bool) {
         return;
     }
     println!(
-        "Demo loaded: Sở GTVT Thừa Thiên Huế, {} staff on the roster ({} with accounts), {} visitors, {} checkpoints.",
-        summary.staff, summary.staff_with_accounts, summary.visitors, summary.checkpoints
+        "Demo loaded: Sở GTVT Thừa Thiên Huế, {} staff on the roster ({} with accounts, {} declared today), {} visitors, {} checkpoints.",
+        summary.staff, summary.staff_with_accounts, summary.declared, summary.visitors, summary.checkpoints
     );
     println!("Sign in with (phone / password):");
     for a in &summary.accounts {
@@ -316,6 +317,20 @@ async fn run(cli: Cli) -> Result<(), String> {
                 public_base_url: cfg.public_base_url.clone(),
                 trust_forwarded_for: cfg.trust_forwarded_for,
             };
+            // Retention: declarations older than the retention period are deleted at start and
+            // then every hour (each deletion is one audit entry).
+            let keeper = app.clone();
+            tokio::spawn(async move {
+                let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+                loop {
+                    every_hour.tick().await;
+                    match keeper.purge_expired_declarations().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(deleted = n, "declarations past the retention period deleted"),
+                        Err(e) => tracing::warn!(code = e.code, "retention sweep failed: {}", e.message),
+                    }
+                }
+            });
             let router = vaora_web::router(app, web);
             println!("vaora is listening on http://{addr} (database: {})", redact(&cfg.database));
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())

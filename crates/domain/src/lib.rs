@@ -7,12 +7,14 @@ pub mod admin_units;
 pub mod audit;
 pub mod cccd;
 pub mod codes;
+pub mod health;
 pub mod ids;
 pub mod org;
 pub mod password;
 pub mod person;
 pub mod phone;
 pub mod role;
+pub mod status;
 pub mod time;
 
 pub use ids::*;

@@ -149,7 +149,8 @@ async fn apply_visit(conn: &mut PgConnection, w: &ScanWrite, user: UserId) -> St
 /// Records one scan of a batch, inside the batch's transaction.
 async fn record_one(conn: &mut PgConnection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
     let previous = sqlx::query(
-        "SELECT colour, reason, display_name, visit_id, scanned_at FROM scans WHERE sender_id = $1 AND client_id = $2",
+        "SELECT colour, reason, display_name, visit_id, scanned_at, rule, declared_until FROM scans
+         WHERE sender_id = $1 AND client_id = $2",
     )
     .bind(w.checker.or(w.user_id).map(|u| u.0).unwrap_or(0))
     .bind(&w.client_id)
@@ -163,6 +164,8 @@ async fn record_one(conn: &mut PgConnection, w: &ScanWrite) -> StoreResult<ScanO
                     colour: r.try_get("colour")?,
                     reason: r.try_get("reason")?,
                     display_name: r.try_get("display_name")?,
+                    rule: r.try_get("rule")?,
+                    declared_until: r.try_get::<Option<i64>, _>("declared_until")?.map(ms),
                 },
                 visit_id: r.try_get("visit_id")?,
                 resubmitted: true,
@@ -174,6 +177,7 @@ async fn record_one(conn: &mut PgConnection, w: &ScanWrite) -> StoreResult<ScanO
     let mut answer = w.answer.clone();
     let mut digest = w.pass_digest.as_deref();
     let mut visit_id = None;
+    let mut reused = false;
     if let Some(d) = digest {
         let used: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM scans WHERE checkpoint_id = $1 AND pass_digest = $2)")
@@ -185,18 +189,26 @@ async fn record_one(conn: &mut PgConnection, w: &ScanWrite) -> StoreResult<ScanO
         if used {
             // The refused scan is kept (without the digest, which the unique index reserves for
             // the accepted one).
-            answer = ScanAnswer { colour: "red".into(), reason: Some("pass_already_used".into()), ..answer };
+            answer = ScanAnswer {
+                colour: "red".into(),
+                reason: Some("pass_already_used".into()),
+                rule: None,
+                declared_until: None,
+                ..answer
+            };
             digest = None;
+            reused = true;
         }
     }
-    if answer.colour != "red"
-        && let Some(user) = w.user_id
-    {
+    // A valid code makes a visit whatever the person's health status: someone turned away at
+    // the gate was still there, and tracing must know.
+    if !reused && let Some(user) = w.user_id {
         visit_id = Some(apply_visit(conn, w, user).await?);
     }
     sqlx::query(
         "INSERT INTO scans (sender_id, client_id, checkpoint_id, checker_id, user_id, kind, scanned_at, received_at, colour,
-            reason, display_name, visit_id, pass_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            reason, display_name, visit_id, pass_digest, rule, declared_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(w.checker.or(w.user_id).map(|u| u.0).unwrap_or(0))
     .bind(&w.client_id)
@@ -211,6 +223,8 @@ async fn record_one(conn: &mut PgConnection, w: &ScanWrite) -> StoreResult<ScanO
     .bind(&answer.display_name)
     .bind(visit_id)
     .bind(digest)
+    .bind(&answer.rule)
+    .bind(answer.declared_until.map(Timestamp::millis))
     .execute(&mut *conn)
     .await
     .map_err(backend)?;

@@ -119,12 +119,19 @@ fn sender(w: &ScanWrite) -> i64 {
 fn record_one(conn: &Connection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
     let previous = conn
         .prepare_cached(
-            "SELECT colour, reason, display_name, visit_id, scanned_at FROM scans WHERE sender_id = ?1 AND client_id = ?2",
+            "SELECT colour, reason, display_name, visit_id, scanned_at, rule, declared_until FROM scans
+             WHERE sender_id = ?1 AND client_id = ?2",
         )
         .map_err(db)?
         .query_row(params![sender(w), w.client_id], |r| {
             Ok(ScanOutcome {
-                answer: ScanAnswer { colour: r.get(0)?, reason: r.get(1)?, display_name: r.get(2)? },
+                answer: ScanAnswer {
+                    colour: r.get(0)?,
+                    reason: r.get(1)?,
+                    display_name: r.get(2)?,
+                    rule: r.get(5)?,
+                    declared_until: r.get::<_, Option<i64>>(6)?.map(Timestamp),
+                },
                 visit_id: r.get(3)?,
                 resubmitted: true,
                 scanned_at: Timestamp(r.get(4)?),
@@ -137,6 +144,7 @@ fn record_one(conn: &Connection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
     }
     let mut answer = w.answer.clone();
     let mut digest = w.pass_digest.as_deref();
+    let mut reused = false;
     if let Some(d) = digest {
         let used = conn
             .prepare_cached("SELECT 1 FROM scans WHERE checkpoint_id = ?1 AND pass_digest = ?2")
@@ -144,17 +152,27 @@ fn record_one(conn: &Connection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
             .exists(params![w.checkpoint_id.0, d])
             .map_err(db)?;
         if used {
-            answer = ScanAnswer { colour: "red".into(), reason: Some("pass_already_used".into()), ..answer };
+            answer = ScanAnswer {
+                colour: "red".into(),
+                reason: Some("pass_already_used".into()),
+                rule: None,
+                declared_until: None,
+                ..answer
+            };
             digest = None;
+            reused = true;
         }
     }
+    // A valid code makes a visit whatever the person's health status: someone turned away at
+    // the gate was still there, and tracing must know.
     let visit_id = match w.user_id {
-        Some(user) if answer.colour != "red" => Some(apply_visit(conn, w, user.0)?),
+        Some(user) if !reused => Some(apply_visit(conn, w, user.0)?),
         _ => None,
     };
     conn.prepare_cached(
         "INSERT INTO scans (sender_id, client_id, checkpoint_id, checker_id, user_id, kind, scanned_at, received_at, colour,
-            reason, display_name, visit_id, pass_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            reason, display_name, visit_id, pass_digest, rule, declared_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )
     .map_err(db)?
     .execute(params![
@@ -171,6 +189,8 @@ fn record_one(conn: &Connection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
         answer.display_name,
         visit_id,
         digest,
+        answer.rule,
+        answer.declared_until.map(Timestamp::millis),
     ])
     .map_err(|e| match crate::conflict_of(&e.to_string()) {
         Some(what) => StoreError::Conflict(what),

@@ -208,11 +208,16 @@ mod fixtures {
         }
     }
 
+    /// An answer; a green or amber one is a valid code's, with the status rule and the end of
+    /// the holder's declaration, a red one a refused code's.
     pub fn answer(colour: &str, reason: Option<&str>) -> ScanAnswer {
+        let judged = colour != "red";
         ScanAnswer {
             colour: colour.to_owned(),
             reason: reason.map(str::to_owned),
             display_name: Some("A. An".to_owned()),
+            rule: judged.then(|| reason.unwrap_or("declared_well").to_owned()),
+            declared_until: judged.then_some(Timestamp(1_800_000_000_000)),
         }
     }
 
@@ -1666,8 +1671,10 @@ mod cases {
         let an = user(s, "1", "Nguyễn Văn An").await;
         let checker = user(s, "2", "Lê Thị Lan").await;
 
+        // A refused code names nobody: the app records it without a holder.
         let mut expired = scan("red", gate, CheckpointMode::Entry, an, T0);
         expired.answer = answer("red", Some("pass_expired"));
+        expired.user_id = None;
         let expected = ScanOutcome {
             answer: answer("red", Some("pass_expired")),
             visit_id: None,
@@ -1684,24 +1691,43 @@ mod cases {
 
         // Amber is a visit: the checker decides.
         let mut amber = scan("amber", gate, CheckpointMode::Entry, an, t(2 * MIN));
-        amber.answer = answer("amber", Some("not_verified"));
+        amber.answer = answer("amber", Some("no_declaration"));
         amber.checker = Some(checker);
         amber.kind = "card";
         let outcome = record(s, amber).await;
-        assert_eq!(outcome.answer, answer("amber", Some("not_verified")));
+        assert_eq!(outcome.answer, answer("amber", Some("no_declaration")));
         let v = outcome.visit_id.unwrap();
         let open = visit(v, an, gate, 2 * MIN, 2 * MIN + HOUR, "stay");
         assert_eq!(visits(s, an).await, std::slice::from_ref(&open));
 
-        // A red scan neither closes nor moves the open visit.
+        // A refused code neither closes nor moves the open visit.
         for (id, checkpoint, mode) in
             [("red-exit", desk, CheckpointMode::Exit), ("red-move", desk, CheckpointMode::Entry)]
         {
             let mut w = scan(id, checkpoint, mode, an, t(10 * MIN));
-            w.answer = answer("red", Some("pass_revoked"));
+            w.answer = answer("red", Some("card_revoked"));
+            w.user_id = None;
             assert_eq!(record(s, w).await.visit_id, None);
         }
-        assert_eq!(visits(s, an).await, [open]);
+        assert_eq!(visits(s, an).await, std::slice::from_ref(&open));
+
+        // A valid code whose holder's status is red is still a visit: the person was at the gate,
+        // and tracing must know. Its answer keeps the deciding rule.
+        let mut fever = scan("fever", desk, CheckpointMode::Entry, an, t(20 * MIN));
+        fever.answer = ScanAnswer {
+            colour: "red".into(),
+            reason: Some("fever".into()),
+            display_name: Some("A. An".into()),
+            rule: Some("fever".into()),
+            declared_until: Some(t(HOUR)),
+        };
+        let outcome = record(s, fever.clone()).await;
+        let moved = outcome.visit_id.unwrap();
+        assert_eq!(outcome.answer, fever.answer);
+        assert_eq!(visits(s, an).await[0], visit(moved, an, desk, 20 * MIN, 20 * MIN + HOUR, "stay"));
+        let again = record(s, fever.clone()).await;
+        assert!(again.resubmitted);
+        assert_eq!(again.answer, fever.answer, "the rule and the validity are stored with the scan");
     }
 
     pub async fn a_rescan_at_the_same_checkpoint_extends_the_visit(db: TestDb) {
@@ -2021,9 +2047,169 @@ mod cases {
         assert_eq!(s.visits_at(hall, t(42 * HOUR - 1), t(50 * HOUR)).await.unwrap(), [whole]);
         assert_eq!(s.visits_at(hall, t(42 * HOUR), t(50 * HOUR)).await.unwrap(), []);
     }
+
+    // ---- health ----
+
+    fn declaration(user: UserId, at: i64, hours: i64, answers: &str) -> NewDeclaration {
+        NewDeclaration {
+            user_id: user,
+            declared_by: None,
+            submitted_at: t(at),
+            valid_until: t(at + hours * HOUR),
+            answers_sealed: sealed(answers),
+        }
+    }
+
+    pub async fn declarations_are_kept_and_found_by_time(db: TestDb) {
+        let s = &db.store;
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        let binh = user(s, "2", "Trần Thị Bình").await;
+        let first =
+            s.add_declaration(declaration(an, 0, 24, "a1"), audit("declaration_filed", "declaration")).await.unwrap();
+        let mut for_binh = declaration(binh, HOUR, 24, "b1");
+        for_binh.declared_by = Some(an);
+        let hers = s.add_declaration(for_binh.clone(), audit("declaration_filed", "declaration")).await.unwrap();
+        let second = s
+            .add_declaration(declaration(an, 2 * HOUR, 24, "a2"), audit("declaration_filed", "declaration"))
+            .await
+            .unwrap();
+        let entry = latest(s).await.unwrap();
+        assert_eq!((entry.action.as_str(), entry.target_id), ("declaration_filed", Some(second.to_string())));
+
+        let found = s.latest_declaration(an, t(HOUR)).await.unwrap().unwrap();
+        assert_eq!((found.id, found.answers_sealed), (first, sealed("a1")), "the latest filed by then");
+        assert_eq!(s.latest_declaration(an, t(2 * HOUR)).await.unwrap().unwrap().id, second);
+        assert_eq!(s.latest_declaration(an, t(-1)).await.unwrap(), None);
+        let theirs = s.latest_declaration(binh, t(5 * HOUR)).await.unwrap().unwrap();
+        assert_eq!(
+            theirs,
+            DeclarationRecord {
+                id: hers,
+                user_id: binh,
+                declared_by: Some(an),
+                submitted_at: t(HOUR),
+                valid_until: t(25 * HOUR),
+                answers_sealed: sealed("b1"),
+            }
+        );
+        let ids = async |from: i64, to: i64| -> Vec<i64> {
+            s.declarations_of(an, t(from), t(to)).await.unwrap().into_iter().map(|d| d.id).collect()
+        };
+        assert_eq!(ids(0, 3 * HOUR).await, [second, first], "newest first");
+        assert_eq!(ids(1, 2 * HOUR).await, [0_i64; 0], "from is inclusive, to exclusive");
+        assert_eq!(ids(0, 2 * HOUR).await, [first]);
+    }
+
+    pub async fn coverage_counts_the_roster_with_a_valid_declaration(db: TestDb) {
+        let s = &db.store;
+        let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let other = agency(s, "SYT", "Sở Y tế").await;
+        let (office, roads) = (unit(s, a, "Văn phòng").await, unit(s, a, "Phòng Quản lý giao thông").await);
+        let elsewhere = unit(s, other, "Văn phòng").await;
+        let mut people = Vec::new();
+        for (tag, name) in [("1", "Nguyễn Văn An"), ("2", "Trần Thị Bình"), ("3", "Lê Thị Chi"), ("4", "Phạm Văn Dũng")]
+        {
+            people.push(user(s, tag, name).await);
+        }
+        let (an, binh, chi, dung) = (people[0], people[1], people[2], people[3]);
+        // An is on two units' rosters; Dũng is on another agency's only; Em has no account.
+        add_lines(
+            s,
+            vec![
+                (office, line("Nguyễn Văn An", Some("1"), None)),
+                (roads, line("Nguyễn Văn An", Some("1"), None)),
+                (office, line("Trần Thị Bình", Some("2"), None)),
+                (roads, line("Lê Thị Chi", None, Some("3"))),
+                (elsewhere, line("Phạm Văn Dũng", Some("4"), None)),
+                (office, line("Võ Thị Em", Some("9"), None)),
+            ],
+        )
+        .await;
+        let file = async |d: NewDeclaration| {
+            s.add_declaration(d, audit("declaration_filed", "declaration")).await.unwrap();
+        };
+        file(declaration(an, 0, 24, "a")).await;
+        file(declaration(binh, -30 * HOUR, 24, "b-old")).await; // expired before now
+        file(declaration(chi, HOUR, 24, "c")).await;
+        file(declaration(dung, 0, 24, "d")).await;
+        // Bình declared again after the moment asked about: it does not count yet.
+        file(declaration(binh, 3 * HOUR, 24, "b-new")).await;
+
+        let now = t(2 * HOUR);
+        assert_eq!(s.declared_in_agency(a, now).await.unwrap(), [(an, t(24 * HOUR)), (chi, t(25 * HOUR))]);
+        assert_eq!(s.declared_in_agency(other, now).await.unwrap(), [(dung, t(24 * HOUR))]);
+        assert_eq!(s.declared_in_agency(a, t(24 * HOUR)).await.unwrap(), [(binh, t(27 * HOUR)), (chi, t(25 * HOUR))]);
+    }
+
+    pub async fn old_declarations_are_purged_with_one_audit_entry(db: TestDb) {
+        let s = &db.store;
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        for (i, at) in [0, HOUR, 2 * HOUR].into_iter().enumerate() {
+            s.add_declaration(declaration(an, at, 24, &format!("a{i}")), audit("declaration_filed", "declaration"))
+                .await
+                .unwrap();
+        }
+        let before = last_seq(s).await;
+        assert_eq!(s.purge_declarations(t(HOUR + 1), audit("declarations_purged", "declaration")).await.unwrap(), 2);
+        let left = s.declarations_of(an, t(0), t(10 * HOUR)).await.unwrap();
+        assert_eq!(left.iter().map(|d| d.submitted_at).collect::<Vec<_>>(), [t(2 * HOUR)]);
+        let entry = latest(s).await.unwrap();
+        assert_eq!((entry.seq, entry.action.as_str()), (before + 1, "declarations_purged"));
+        assert!(entry.details.contains("\"deleted\":2"), "{}", entry.details);
+        assert_eq!(s.purge_declarations(t(HOUR + 1), audit("declarations_purged", "declaration")).await.unwrap(), 0);
+        assert_eq!(last_seq(s).await, before + 1, "nothing deleted, nothing logged");
+    }
+
+    pub async fn rule_tables_are_versioned_and_a_stale_change_is_refused(db: TestDb) {
+        let s = &db.store;
+        let admin = user(s, "1", "Nguyễn Văn An").await;
+        assert_eq!(s.status_rule_sets(10).await.unwrap(), []);
+        let save = async |text: &str, expected: i64| {
+            s.save_status_rules(
+                admin,
+                text,
+                "lý do",
+                expected,
+                t(expected * HOUR),
+                audit("status_rules_changed", "status_rules"),
+            )
+            .await
+        };
+        assert_eq!(save("ok: always => green\n", 0).await.unwrap(), 1);
+        assert_eq!(save("ok: always => amber\n", 1).await.unwrap(), 2);
+        assert_eq!(save("stale: always => red\n", 1).await, Err(StoreError::Conflict("status_rules_version")));
+        assert_eq!(save("ahead: always => red\n", 5).await, Err(StoreError::Conflict("status_rules_version")));
+        let versions = s.status_rule_sets(10).await.unwrap();
+        assert_eq!(
+            versions,
+            [
+                RuleSetRecord {
+                    version: 2,
+                    text: "ok: always => amber\n".into(),
+                    created_at: t(HOUR),
+                    created_by: Some(admin),
+                    note: "lý do".into(),
+                },
+                RuleSetRecord {
+                    version: 1,
+                    text: "ok: always => green\n".into(),
+                    created_at: t(0),
+                    created_by: Some(admin),
+                    note: "lý do".into(),
+                },
+            ]
+        );
+        assert_eq!(s.status_rule_sets(1).await.unwrap().len(), 1);
+        let entry = latest(s).await.unwrap();
+        assert_eq!((entry.action.as_str(), entry.target_id.as_deref()), ("status_rules_changed", Some("2")));
+    }
 }
 
 vaora_testkit::each_engine!(cases =>
+    declarations_are_kept_and_found_by_time,
+    coverage_counts_the_roster_with_a_valid_declaration,
+    old_declarations_are_purged_with_one_audit_entry,
+    rule_tables_are_versioned_and_a_stale_change_is_refused,
     create_user_stores_every_field,
     create_user_audits_the_account_as_its_own_actor,
     create_user_refuses_a_taken_phone_cccd_or_cmnd,

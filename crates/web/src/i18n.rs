@@ -120,6 +120,15 @@ impl Texts {
         primary.get(&key).cloned().unwrap_or_else(|| fallback.to_owned())
     }
 
+    /// What a status rule means, for the people who see its name (`rule.<name>`); a rule the
+    /// province added without a translation shows its name with spaces.
+    pub fn rule(&self, name: &str) -> String {
+        let key = format!("rule.{name}");
+        let (vi, en) = catalogs();
+        let primary = if self.lang == Lang::En { en } else { vi };
+        primary.get(&key).or_else(|| vi.get(&key)).cloned().unwrap_or_else(|| name.replace('_', " "))
+    }
+
     /// The language code, for `<html lang>`.
     pub fn code(&self) -> &'static str {
         self.lang.code()

@@ -7,7 +7,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::TestApp;
+use common::{Site, TestApp, site, web_cookie};
 use serde_json::{Value, json};
 
 both_engines!(
@@ -19,35 +19,6 @@ both_engines!(
     keys_are_published_and_rotate_without_breaking_passes,
     the_pass_and_checker_screens_work,
 );
-
-struct Site {
-    admin: String,
-    office: String,
-    agency: i64,
-    gate: i64,
-    checker: String,
-}
-
-async fn site(t: &TestApp) -> Site {
-    let (_, admin) = t.province_admin().await;
-    let (agency, _, office) = t.agency_with_admin(&admin, "SGTVT", 100).await;
-    let gate = t
-        .post(
-            &format!("/api/v1/agencies/{agency}/checkpoints"),
-            Some(&office),
-            json!({"name": "Cổng chính", "mode": "entry", "default_stay_minutes": 480}),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .unwrap();
-    t.citizen(101).await;
-    let r =
-        t.post(&format!("/api/v1/checkpoints/{gate}/checkers"), Some(&office), json!({"phone": "0912000101"})).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let checker = t.sign_in("0912000101", "cau-truong-tien-6-vai").await;
-    Site { admin, office, agency, gate, checker }
-}
 
 async fn checkpoint(t: &TestApp, s: &Site, name: &str, mode: &str, stay: i64) -> i64 {
     let r = t
@@ -76,6 +47,7 @@ async fn pass(t: &TestApp, token: &str) -> String {
 async fn a_pass_scanned_by_a_checker_is_green_once(t: TestApp) {
     let s = site(&t).await;
     let (_, citizen) = t.citizen(102).await;
+    t.declare_well(&citizen).await;
     let code = pass(&t, &citizen).await;
     assert!(code.starts_with("VP1") && code.len() == 151, "{code}");
     assert!(!code.contains("0912000102") && !code.contains("046085000102"), "no personal data in a pass");
@@ -113,9 +85,10 @@ async fn a_pass_scanned_by_a_checker_is_green_once(t: TestApp) {
             json!({"client_id": "scan-1", "checkpoint_id": s.gate, "code": other_pass.clone()}),
         )
         .await;
+    // (This person has not declared: amber, and the rule says why.)
     assert_eq!(
-        (theirs.body["resubmitted"].as_bool(), theirs.body["colour"].as_str()),
-        (Some(false), Some("green")),
+        (theirs.body["resubmitted"].as_bool(), theirs.body["colour"].as_str(), theirs.body["rule"].as_str()),
+        (Some(false), Some("amber"), Some("no_declaration")),
         "{}",
         theirs.text
     );
@@ -128,7 +101,8 @@ async fn a_pass_scanned_by_a_checker_is_green_once(t: TestApp) {
     let late = t
         .post("/api/v1/scans/batch", Some(&s.checker), json!({"scans": [{"client_id": "late-1", "checkpoint_id": s.gate, "code": other_pass, "scanned_at": scanned_at}]}))
         .await;
-    assert_eq!(late.body[0]["answer"]["colour"], "green", "{}", late.text);
+    assert_eq!(late.body[0]["answer"]["rule"], "no_declaration", "judged, not refused: {}", late.text);
+    assert!(late.body[0]["answer"]["visit_id"].is_i64(), "{}", late.text);
     // Two minutes later the pass has expired.
     let later = pass(&t, &citizen).await;
     t.clock.advance(120);
@@ -266,7 +240,8 @@ async fn printed_cards_and_offline_batches_count_once(t: TestApp) {
     let s = site(&t).await;
     let mut cards = Vec::new();
     for n in 110..113 {
-        let (id, _) = t.citizen(n).await;
+        let (id, token) = t.citizen(n).await;
+        t.declare_well(&token).await;
         let c = t.call(Method::POST, &format!("/api/v1/people/{id}/cards"), Some(&s.office), None).await;
         assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
         assert_eq!(c.body["initials"], "NVA");
@@ -279,7 +254,8 @@ async fn printed_cards_and_offline_batches_count_once(t: TestApp) {
         t.call(Method::POST, &format!("/api/v1/people/{}/cards", cards[0].0), Some(&citizen), None).await.status,
         StatusCode::FORBIDDEN
     );
-    // Three cards scanned while offline, ten minutes ago; the batch is sent twice.
+    // Three cards scanned while offline, ten minutes ago; the batch is sent twice. Each scan is
+    // judged at its own time: then, the holders had not declared yet (they did at 02:00).
     let at = "2026-11-27T01:50:00Z";
     let batch = json!({"scans": cards.iter().enumerate().map(|(i, c)| json!({"client_id": format!("off-{i}"), "checkpoint_id": s.gate, "code": c.2, "scanned_at": at})).collect::<Vec<_>>()});
     for round in 0..2 {
@@ -288,7 +264,8 @@ async fn printed_cards_and_offline_batches_count_once(t: TestApp) {
         let items = r.body.as_array().unwrap();
         assert_eq!(items.len(), 3);
         for item in items {
-            assert_eq!(item["answer"]["colour"], "green", "{item}");
+            assert_eq!(item["answer"]["colour"], "amber", "{item}");
+            assert_eq!(item["answer"]["rule"], "no_declaration", "{item}");
             assert_eq!(item["answer"]["resubmitted"], round == 1);
             assert_eq!(item["answer"]["scanned_at"], "2026-11-27T01:50:00.000Z");
         }
@@ -387,6 +364,7 @@ async fn keys_are_published_and_rotate_without_breaking_passes(t: TestApp) {
     let purposes: Vec<&str> = list.iter().map(|k| k["purpose"].as_str().unwrap()).collect();
     assert!(purposes.contains(&"pass") && purposes.contains(&"venue"), "{}", keys.text);
     let (_, citizen) = t.citizen(130).await;
+    t.declare_well(&citizen).await;
     let before = pass(&t, &citizen).await;
     let set: vaora_app::keys::KeySet = serde_json::from_value(keys.body.clone()).unwrap();
     let verdict = vaora_app::checkins::verify_offline(&before, &set, t.app.now());
@@ -430,13 +408,6 @@ async fn keys_are_published_and_rotate_without_breaking_passes(t: TestApp) {
 }
 
 /// A web session's cookie for a registered person.
-async fn web_cookie(t: &TestApp, phone: &str) -> String {
-    let a = t
-        .post("/api/v1/sessions", None, json!({"phone": phone, "password": "cau-truong-tien-6-vai", "kind": "web"}))
-        .await;
-    a.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned()
-}
-
 async fn page(t: &TestApp, path: &str, cookie: &str) -> common::Answer {
     t.send(Request::get(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap()).await
 }
@@ -489,6 +460,7 @@ async fn the_pass_and_checker_screens_work(t: TestApp) {
     );
     assert_eq!(page(&t, &format!("/check/{}", s.gate), &citizen).await.status, StatusCode::FORBIDDEN);
     let token = t.sign_in("0912000104", "cau-truong-tien-6-vai").await;
+    t.declare_well(&token).await;
     let code =
         t.call(Method::POST, "/api/v1/passes", Some(&token), None).await.body["code"].as_str().unwrap().to_owned();
     let scan = |client_id: &str| {
@@ -566,7 +538,7 @@ async fn the_pass_and_checker_screens_work(t: TestApp) {
 
     // Users and roles: the province admin finds the checker, gives and takes back a role.
     let found = page(&t, "/admin/people?q=0912000101", &admin_cookie).await;
-    assert!(found.text.contains(&format!("Người kiểm tra · #{}", s.gate)), "{}", found.text);
+    assert!(found.text.contains("Người kiểm tra · Cổng chính · "), "the checkpoint by name: {}", found.text);
     let user_id = found.text.split("action=\"/admin/people/").nth(1).unwrap().split('/').next().unwrap().to_owned();
     let change = |body: &str| {
         Request::post(format!("/admin/people/{user_id}/roles"))

@@ -53,20 +53,10 @@ fn pdf_codes(pdf: &[u8], dpi: &str) -> Vec<String> {
     out.lines().map(str::to_owned).collect()
 }
 
+/// The office's token, the agency and its gate (the shared site, whose checker is not needed here).
 async fn setup(t: &TestApp) -> (String, i64, i64) {
-    let (_, admin) = t.province_admin().await;
-    let (agency, _, office) = t.agency_with_admin(&admin, "SGTVT", 200).await;
-    let gate = t
-        .post(
-            &format!("/api/v1/agencies/{agency}/checkpoints"),
-            Some(&office),
-            json!({"name": "Cổng chính", "mode": "entry", "default_stay_minutes": 480}),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .unwrap();
-    (office, agency, gate)
+    let s = common::site(t).await;
+    (s.office, s.agency, s.gate)
 }
 
 async fn a_printed_poster_checks_a_citizen_in(t: TestApp) {
@@ -138,7 +128,9 @@ async fn printed_cards_scan_green(t: TestApp) {
     let (office, _, gate) = setup(&t).await;
     let mut people = Vec::new();
     for n in 210..213 {
-        people.push(t.citizen(n).await.0);
+        let (id, token) = t.citizen(n).await;
+        t.declare_well(&token).await;
+        people.push(id);
     }
     let sheet = t
         .send(

@@ -91,3 +91,32 @@ fn every_error_code_has_a_message_in_both_languages() {
         .collect();
     assert!(missing.is_empty(), "error codes without a translation: {missing:#?}");
 }
+
+#[test]
+fn every_health_choice_rule_and_domain_error_has_a_text_in_both_languages() {
+    use vaora_domain::health::{Condition, Symptom, TestKind, TestOutcome};
+    use vaora_domain::status::RuleSet;
+    let vi = keys(Lang::Vi);
+    let mut wanted: Vec<String> = Vec::new();
+    wanted.extend(Symptom::ALL.iter().map(|s| format!("symptom.{}", s.as_str())));
+    wanted.extend(Condition::ALL.iter().map(|c| format!("condition.{}", c.as_str())));
+    wanted.extend(TestKind::ALL.iter().map(|k| format!("test_kind.{}", k.as_str())));
+    wanted.extend(TestOutcome::ALL.iter().map(|o| format!("test_result.{}", o.as_str())));
+    wanted.extend(["green", "amber", "red"].iter().map(|c| format!("status.{c}")));
+    wanted.extend(RuleSet::default_table().rules().iter().map(|r| format!("rule.{}", r.name)));
+    for contact in ["contact_confirmed_case", "contact_suspected_case", "contact_outbreak_area"] {
+        wanted.push(format!("declare.{contact}"));
+    }
+    // The domain's own error codes: declarations (`=> "declaration_…"`) and rule tables (`fail("…"`).
+    let domain = Path::new(env!("CARGO_MANIFEST_DIR")).join("../domain/src");
+    let health = std::fs::read_to_string(domain.join("health.rs")).unwrap();
+    let status = std::fs::read_to_string(domain.join("status.rs")).unwrap();
+    let codes: Vec<&str> = literals_after(&health, "=> \"declaration_").into_iter().collect();
+    assert!(codes.len() >= 6, "the scan finds the declaration codes");
+    wanted.extend(codes.iter().map(|c| format!("error.declaration_{c}")));
+    let rule_codes = literals_after(&status, "fail(\"");
+    assert!(rule_codes.len() >= 8, "the scan finds the rule table codes");
+    wanted.extend(rule_codes.iter().map(|c| format!("error.{c}")));
+    let missing: Vec<&String> = wanted.iter().filter(|k| !vi.contains(k)).collect();
+    assert!(missing.is_empty(), "texts missing: {missing:#?}");
+}

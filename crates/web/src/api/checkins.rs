@@ -334,10 +334,15 @@ pub struct ScanAnswerView {
     pub client_id: String,
     /// `green`, `amber` or `red`.
     pub colour: String,
-    /// Why not green: `pass_expired`, `pass_already_used`, `card_revoked`, …
+    /// Why not green: a code's fault (`pass_expired`, `pass_already_used`, `card_revoked`, …), or
+    /// the status rule that made a valid code's holder amber or red (`no_declaration`, `fever`, …).
     pub reason: Option<String>,
     /// Family-name initial and given name.
     pub display_name: Option<String>,
+    /// The status rule that decided the colour, when the code was valid (never the answers).
+    pub rule: Option<String>,
+    /// Until when the holder's health declaration is valid (RFC 3339), if they have a valid one.
+    pub declared_until: Option<String>,
     /// The visit recorded.
     pub visit_id: Option<i64>,
     /// True when this scan had been received before.
@@ -353,6 +358,8 @@ impl From<ScanResult> for ScanAnswerView {
             colour: r.answer.colour,
             reason: r.answer.reason,
             display_name: r.answer.display_name,
+            rule: r.answer.rule,
+            declared_until: r.answer.declared_until.map(Timestamp::to_rfc3339),
             visit_id: r.visit_id,
             resubmitted: r.resubmitted,
             scanned_at: r.scanned_at.to_rfc3339(),

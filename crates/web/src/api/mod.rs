@@ -6,6 +6,7 @@ pub(crate) mod accounts;
 mod admin_units;
 mod audit;
 pub(crate) mod checkins;
+pub(crate) mod health;
 pub(crate) mod orgs;
 pub(crate) mod printables;
 
@@ -65,6 +66,8 @@ impl Modify for Security {
         checkins::venue_code, checkins::rotate_venue, checkins::check_in, checkins::check_out, checkins::visits,
         checkins::scan, checkins::scan_batch, checkins::recent_scans, checkins::issue_card, checkins::revoke_card,
         printables::poster, printables::agency_posters, printables::card_sheet,
+        health::declare, health::my_declarations, health::my_status, health::coverage, health::rules,
+        health::change_rules, health::rule_history,
     ),
     components(schemas(crate::error::ErrorBody, Created)),
     tags(
@@ -72,6 +75,7 @@ impl Modify for Security {
         (name = "agencies", description = "Agencies, units, rosters, checkpoints, checkers"),
         (name = "audit", description = "The audit log"),
         (name = "checkins", description = "Passes, venue codes, check-ins, checker scans, cards, visits, public keys"),
+        (name = "health", description = "Health declarations, health status and the status rule table"),
         (name = "reference", description = "Reference data: administrative units"),
     )
 )]
@@ -131,6 +135,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/cards/sheet", post(printables::card_sheet))
         .route("/checkpoints/{id}/poster.{format}", get(printables::poster))
         .route("/agencies/{id}/posters.pdf", get(printables::agency_posters))
+        .route("/declarations", post(health::declare).get(health::my_declarations))
+        .route("/me/status", get(health::my_status))
+        .route("/agencies/{id}/declarations", get(health::coverage))
+        .route("/status-rules", get(health::rules).put(health::change_rules))
+        .route("/status-rules/versions", get(health::rule_history))
         .fallback(not_found);
     Router::new().nest("/api/v1", v1).route("/.well-known/vaora-keys.json", get(checkins::keys)).route(
         "/api/openapi.json",

@@ -130,26 +130,22 @@ async fn people_page(s: &AppState, ctx: PageCtx, q: String, error: super::FormEr
                     Ok(r) => r,
                     Err(e) => return error_page(&ctx, &e),
                 };
-                roles = held
-                    .iter()
-                    .filter(|r| r.role != vaora_domain::role::Role::Citizen)
-                    .map(|r| {
-                        let scope = match (r.agency_id, r.checkpoint_id) {
-                            (Some(a), _) => {
-                                let name = agencies_name(&agencies, a.0);
-                                format!(" · {name}")
-                            }
-                            (_, Some(c)) => format!(" · #{}", c.0),
-                            _ => String::new(),
-                        };
-                        RoleRow {
-                            label: format!("{}{scope}", ctx.t.s(&format!("role.{}", r.role.as_str()))),
-                            role: r.role.as_str().to_owned(),
-                            agency_id: r.agency_id.map(|a| a.0.to_string()).unwrap_or_default(),
-                            checkpoint_id: r.checkpoint_id.map(|c| c.0.to_string()).unwrap_or_default(),
-                        }
-                    })
-                    .collect();
+                for r in held.iter().filter(|r| r.role != vaora_domain::role::Role::Citizen) {
+                    let scope = match (r.agency_id, r.checkpoint_id) {
+                        (Some(a), _) => format!(" · {}", agencies_name(&agencies, a.0)),
+                        (_, Some(c)) => match s.app.get_checkpoint(&actor, c).await {
+                            Ok(cp) => format!(" · {} · {}", cp.name, agencies_name(&agencies, cp.agency_id.0)),
+                            Err(_) => format!(" · #{}", c.0),
+                        },
+                        _ => String::new(),
+                    };
+                    roles.push(RoleRow {
+                        label: format!("{}{scope}", ctx.t.s(&format!("role.{}", r.role.as_str()))),
+                        role: r.role.as_str().to_owned(),
+                        agency_id: r.agency_id.map(|a| a.0.to_string()).unwrap_or_default(),
+                        checkpoint_id: r.checkpoint_id.map(|c| c.0.to_string()).unwrap_or_default(),
+                    });
+                }
                 person = Some((p.id.0, p.full_name, p.phone, p.verification.is_some()));
             }
             Err(e) => error = super::FormError::of(&ctx.t, &e),

@@ -316,6 +316,15 @@ struct RosterPage {
     error: FormError,
     row_errors: Vec<RowLine>,
     notice: String,
+    /// Who has a valid health declaration now, and until when.
+    declared: std::collections::HashMap<vaora_domain::UserId, String>,
+    with_account: usize,
+}
+
+impl RosterPage {
+    fn declared_until(&self, user: &Option<vaora_domain::UserId>) -> Option<&String> {
+        user.as_ref().and_then(|u| self.declared.get(u))
+    }
 }
 
 async fn roster_page(
@@ -336,12 +345,30 @@ async fn roster_page(
             s.app.get_agency(&actor, agency).await?,
             s.app.list_units(&actor, agency).await?,
             s.app.roster(&actor, agency).await?,
+            s.app.declaration_coverage(&actor, agency).await?,
         ))
     }
     .await;
     match loaded {
-        Ok((agency, units, entries)) => {
-            RosterPage { t: ctx.t, nav: ctx.nav, agency, units, entries, error, row_errors, notice }.into_response()
+        Ok((agency, units, entries, covered)) => {
+            let declared = covered.into_iter().map(|(u, until)| (u, super::checkin::vn_time(until))).collect();
+            let mut accounts: Vec<_> = entries.iter().filter_map(|e| e.user_id).collect();
+            accounts.sort();
+            accounts.dedup();
+            let with_account = accounts.len();
+            RosterPage {
+                t: ctx.t,
+                nav: ctx.nav,
+                agency,
+                units,
+                entries,
+                error,
+                row_errors,
+                notice,
+                declared,
+                with_account,
+            }
+            .into_response()
         }
         Err(e) => error_page(&ctx, &e),
     }

@@ -6,6 +6,7 @@ pub(crate) mod account;
 mod admin;
 mod agency;
 mod checkin;
+mod health;
 mod screens;
 
 use askama::Template;
@@ -201,5 +202,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/scan", get(screens::scan_venue))
         .route("/check", get(screens::pick))
         .route("/check/{id}", get(screens::checker).post(screens::checker_scan))
+        .route("/declare", get(health::declare_form).post(health::declare))
+        .route("/declarations", get(health::declarations))
+        .route("/admin/rules", get(health::rules).post(health::change_rules))
         .route("/checkpoints/{id}/edit", get(agency::edit_checkpoint_form).post(agency::edit_checkpoint))
 }

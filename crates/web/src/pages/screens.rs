@@ -43,15 +43,19 @@ const REASONS: &[&str] = &[
 ];
 
 /// Texts a script needs, as JSON for a `<script type="application/json">` block (`<` escaped so
-/// that nothing in it can close the block).
-fn texts_json(t: &Texts, keys: &[&str], reasons: bool) -> String {
+/// that nothing in it can close the block). `rules` adds every reason a scan can give: a code's
+/// fault, or one of these status rules.
+fn texts_json(t: &Texts, keys: &[&str], rules: Option<&[String]>) -> String {
     let mut map = serde_json::Map::new();
     for k in keys {
         map.insert((*k).to_owned(), t.s(k).into());
     }
-    if reasons {
+    if let Some(rules) = rules {
         for r in REASONS {
             map.insert(format!("reason.{r}"), t.error(r, r).into());
+        }
+        for r in rules {
+            map.insert(format!("reason.{r}"), t.rule(r).into());
         }
     }
     serde_json::Value::Object(map).to_string().replace('<', "\\u003c")
@@ -65,6 +69,21 @@ struct PassPage {
     name: String,
     texts: String,
     visit: Option<(String, String, String)>,
+    status: StatusLine,
+}
+
+/// A health status as a screen shows it: the colour, what decided it, and until when the
+/// declaration is valid.
+pub(super) struct StatusLine {
+    pub(super) colour: String,
+    pub(super) reason: String,
+    pub(super) until: Option<String>,
+}
+
+impl StatusLine {
+    pub(super) fn of(t: &Texts, s: &vaora_app::health::HealthStatus) -> Self {
+        Self { colour: s.colour.as_str().to_owned(), reason: t.rule(&s.rule), until: s.declared_until.map(vn_time) }
+    }
 }
 
 pub(super) async fn pass(State(s): State<AppState>, ctx: PageCtx) -> Response {
@@ -79,12 +98,16 @@ pub(super) async fn pass(State(s): State<AppState>, ctx: PageCtx) -> Response {
         }
         Err(e) => return error_page(&ctx, &e),
     };
+    let status = match s.app.my_status(&actor).await {
+        Ok(st) => StatusLine::of(&ctx.t, &st),
+        Err(e) => return error_page(&ctx, &e),
+    };
     let texts = texts_json(
         &ctx.t,
         &["pass.refresh_in", "pass.offline", "pass.offline_none", "pass.loading", "pass.failed", "pass.seconds"],
-        false,
+        None,
     );
-    PassPage { t: ctx.t, nav: ctx.nav, name, texts, visit }.into_response()
+    PassPage { t: ctx.t, nav: ctx.nav, name, texts, visit, status }.into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -112,6 +135,7 @@ struct Answer {
     colour: String,
     name: String,
     reason: String,
+    until: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -139,10 +163,16 @@ const CHECKER_TEXTS: &[&str] = &[
     "checker.camera_stop",
     "checker.offline",
     "checker.online",
+    "checker.declared_until",
 ];
 
-fn checker_page(ctx: PageCtx, point: ScanPoint, answer: Option<Answer>) -> Response {
-    let texts = texts_json(&ctx.t, CHECKER_TEXTS, true);
+async fn checker_page(s: &AppState, ctx: PageCtx, point: ScanPoint, answer: Option<Answer>) -> Response {
+    let Some(actor) = ctx.actor.as_ref() else { return error_page(&ctx, &vaora_app::AppError::unauthenticated()) };
+    let rules: Vec<String> = match s.app.status_rules(actor).await {
+        Ok(r) => r.set.rules().iter().map(|r| r.name.clone()).collect(),
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let texts = texts_json(&ctx.t, CHECKER_TEXTS, Some(&rules));
     CheckerPage { t: ctx.t, nav: ctx.nav, point, texts, client_id: new_client_id(), answer }.into_response()
 }
 
@@ -152,7 +182,7 @@ pub(super) async fn checker(State(s): State<AppState>, ctx: PageCtx, Path(id): P
         Err(r) => return r.into_response(),
     };
     match s.app.scan_point(&actor, CheckpointId(id)).await {
-        Ok(point) => checker_page(ctx, point, None),
+        Ok(point) => checker_page(&s, ctx, point, None).await,
         Err(e) => error_page(&ctx, &e),
     }
 }
@@ -186,13 +216,20 @@ pub(super) async fn checker_scan(
     };
     let answer = match s.app.scan(&actor, request).await {
         Ok(r) => Answer {
-            reason: r.answer.reason.as_deref().map(|c| ctx.t.error(c, c)).unwrap_or_default(),
+            reason: match (&r.answer.reason, &r.answer.rule) {
+                (None, _) => String::new(),
+                (Some(rule), Some(_)) => ctx.t.rule(rule),
+                (Some(code), None) => ctx.t.error(code, code),
+            },
+            until: r.answer.declared_until.map(vn_time),
             name: r.answer.display_name.unwrap_or_default(),
             colour: r.answer.colour,
         },
-        Err(e) => Answer { colour: "red".into(), name: String::new(), reason: ctx.t.error(e.code, &e.message) },
+        Err(e) => {
+            Answer { colour: "red".into(), name: String::new(), reason: ctx.t.error(e.code, &e.message), until: None }
+        }
     };
-    checker_page(ctx, point, Some(answer))
+    checker_page(&s, ctx, point, Some(answer)).await
 }
 
 #[derive(Template, WebTemplate)]
@@ -218,7 +255,7 @@ pub(super) async fn scan_venue(ctx: PageCtx) -> Response {
             "checker.camera_stop",
             "venue.not_a_venue",
         ],
-        false,
+        None,
     );
     VenueScanPage { t: ctx.t, nav: ctx.nav, texts }.into_response()
 }

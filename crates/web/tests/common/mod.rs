@@ -119,6 +119,13 @@ impl TestApp {
         (id, token)
     }
 
+    /// Files a health declaration with nothing to report (no symptom, no contact) for the
+    /// signed-in person: their status turns green for the declaration's validity.
+    pub async fn declare_well(&self, token: &str) {
+        let r = self.post("/api/v1/declarations", Some(token), json!({})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+
     /// The first province administrator, signed in.
     pub async fn province_admin(&self) -> (i64, String) {
         let p = person(900);
@@ -173,4 +180,44 @@ macro_rules! both_engines {
             $(#[tokio::test] async fn $name() { super::$name($crate::common::TestApp::spawn("postgres").await).await })*
         }
     };
+}
+
+/// An agency with a gate and a checker assigned to it: the province admin's, the office's and the
+/// checker's tokens, and the ids.
+pub struct Site {
+    pub admin: String,
+    pub office: String,
+    pub agency: i64,
+    pub gate: i64,
+    pub checker: String,
+}
+
+/// Builds a [`Site`]: agency `SGTVT` run by person 100, gate `Cổng chính`, checker person 101.
+pub async fn site(t: &TestApp) -> Site {
+    let (_, admin) = t.province_admin().await;
+    let (agency, _, office) = t.agency_with_admin(&admin, "SGTVT", 100).await;
+    let gate = t
+        .post(
+            &format!("/api/v1/agencies/{agency}/checkpoints"),
+            Some(&office),
+            json!({"name": "Cổng chính", "mode": "entry", "default_stay_minutes": 480}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    t.citizen(101).await;
+    let r =
+        t.post(&format!("/api/v1/checkpoints/{gate}/checkers"), Some(&office), json!({"phone": "0912000101"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let checker = t.sign_in("0912000101", "cau-truong-tien-6-vai").await;
+    Site { admin, office, agency, gate, checker }
+}
+
+/// Signs person `phone` in as a browser does and returns the `Cookie` header value.
+pub async fn web_cookie(t: &TestApp, phone: &str) -> String {
+    let a = t
+        .post("/api/v1/sessions", None, json!({"phone": phone, "password": "cau-truong-tien-6-vai", "kind": "web"}))
+        .await;
+    a.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned()
 }
