@@ -94,6 +94,7 @@ test("every screen fits a 360 px phone in Vietnamese and in English, with nothin
     ["profile", "citizen", "/me"],
     ["checker-pick", "checker", "/check"],
     ["checker", "checker", `/check/${checkpoint}`],
+    ["walk-in", "checker", `/check/${checkpoint}/walk-in`],
     ["agencies", "office", "/agencies"],
     ["agency", "office", `/agencies/${agency}`],
     ["roster", "office", `/agencies/${agency}/roster`],

@@ -55,8 +55,10 @@ pub struct Profile {
     pub full_name: String,
     /// What checkers see.
     pub display_name: String,
-    /// Phone, national form.
-    pub phone: String,
+    /// Phone, national form (a walk-in may have none).
+    pub phone: Option<String>,
+    /// `account`, or `walk_in` for someone registered at a gate without a login.
+    pub kind: String,
     /// CCCD, if any.
     pub cccd: Option<String>,
     /// CMND, if any.
@@ -175,6 +177,109 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, AppError> {
         .map_err(|_| AppError::invalid("invalid_birth_date", "a date is written YYYY-MM-DD"))
 }
 
+/// A person's identity as a registration form gives it (an account's or a walk-in's).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdentityInput<'a> {
+    pub(crate) full_name: &'a str,
+    pub(crate) birth_date: &'a str,
+    pub(crate) sex: &'a str,
+    pub(crate) cccd: Option<&'a str>,
+    pub(crate) cmnd: Option<&'a str>,
+    pub(crate) address_scheme: &'a str,
+    pub(crate) address_unit: &'a str,
+    pub(crate) address_street: &'a str,
+}
+
+/// An identity that passed every check.
+#[derive(Debug, Clone)]
+pub(crate) struct Identity {
+    full_name: FullName,
+    birth: NaiveDate,
+    sex: Sex,
+    cccd: Option<Cccd>,
+    cmnd: Option<Cmnd>,
+    scheme: Scheme,
+    address: Address,
+    street: String,
+}
+
+impl App {
+    /// Checks a name, birth date, sex, identity number (CCCD, or a legacy CMND) and address; each
+    /// error names its field.
+    pub(crate) fn check_identity(&self, i: &IdentityInput<'_>) -> Result<Identity, AppError> {
+        let full_name = FullName::parse(i.full_name).map_err(|e| field(e, "full_name"))?;
+        let today = self.now().vietnam_date();
+        let birth = parse_date(i.birth_date).map_err(|e| e.with_details(json!({"field": "birth_date"})))?;
+        let birth = check_birth_date(birth, today).map_err(|e| field(e, "birth_date"))?;
+        let sex = Sex::parse(i.sex).map_err(|e| field(e, "sex"))?;
+        let cccd = match i.cccd.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => Some(Cccd::parse(s, sex, birth).map_err(|e| field(e, "cccd"))?),
+            None => None,
+        };
+        let cmnd = match i.cmnd.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => Some(Cmnd::parse(s).map_err(|e| field(e, "cmnd"))?),
+            None => None,
+        };
+        if cccd.is_none() && cmnd.is_none() {
+            return Err(field(
+                AppError::invalid("identity_number_required", "give a CCCD number (or a legacy CMND number)"),
+                "cccd",
+            ));
+        }
+        let scheme = Scheme::parse(i.address_scheme).map_err(|e| field(e, "address_scheme"))?;
+        let address = Address::parse(scheme, i.address_unit, i.address_street).map_err(|e| field(e, "address_unit"))?;
+        let street = vaora_domain::org::parse_street(&address.street).map_err(|e| field(e, "address_street"))?;
+        Ok(Identity { full_name, birth, sex, cccd, cmnd, scheme, address, street })
+    }
+
+    /// The row to store for a checked identity, its identifiers sealed and hashed for look-up.
+    pub(crate) fn new_user(
+        &self,
+        i: &Identity,
+        kind: &'static str,
+        phone: Option<&PhoneNumber>,
+        password_hash: Option<String>,
+        registered_by: Option<UserId>,
+    ) -> NewUser {
+        let s = &self.secrets;
+        NewUser {
+            kind,
+            phone_sealed: phone.map(|p| s.seal("user.phone", p.as_e164())),
+            phone_hash: phone.map(|p| s.lookup("phone", p.as_e164())),
+            cccd_sealed: i.cccd.as_ref().map(|c| s.seal("user.cccd", c.as_str())),
+            cccd_hash: i.cccd.as_ref().map(|c| s.lookup("cccd", c.as_str())),
+            cmnd_sealed: i.cmnd.as_ref().map(|c| s.seal("user.cmnd", c.as_str())),
+            cmnd_hash: i.cmnd.as_ref().map(|c| s.lookup("cmnd", c.as_str())),
+            name_key: i.full_name.search_key(),
+            full_name: i.full_name.as_str().to_owned(),
+            birth_date: i.birth.format("%Y-%m-%d").to_string(),
+            sex: i.sex.as_str().to_owned(),
+            address_scheme: i.scheme.as_str().to_owned(),
+            address_unit: i.address.unit_code.clone(),
+            address_street: i.street.clone(),
+            password_hash,
+            created_at: self.now(),
+            registered_by,
+        }
+    }
+
+    /// Refuses a new person whose phone, CCCD or CMND is taken, naming the first in a fixed order
+    /// (phone, CCCD, CMND) whatever order the engine checks its constraints in; the constraints
+    /// still catch a concurrent duplicate.
+    pub(crate) async fn refuse_taken(&self, user: &NewUser) -> Result<(), AppError> {
+        for (kind, hash) in
+            [("phone", user.phone_hash.as_ref()), ("cccd", user.cccd_hash.as_ref()), ("cmnd", user.cmnd_hash.as_ref())]
+        {
+            if let Some(h) = hash
+                && self.store.user_id_by_lookup(kind, h).await?.is_some()
+            {
+                return Err(taken(kind));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl App {
     pub(crate) fn audit(
         &self,
@@ -209,63 +314,22 @@ impl App {
     ) -> Result<UserId, AppError> {
         let phone = PhoneNumber::parse(&r.phone).map_err(|e| field(e, "phone"))?;
         let password = NewPassword::parse(&r.password, Some(&phone.national())).map_err(|e| field(e, "password"))?;
-        let full_name = FullName::parse(&r.full_name).map_err(|e| field(e, "full_name"))?;
-        let today = self.now().vietnam_date();
-        let birth = parse_date(&r.birth_date).map_err(|e| e.with_details(json!({"field": "birth_date"})))?;
-        let birth = check_birth_date(birth, today).map_err(|e| field(e, "birth_date"))?;
-        let sex = Sex::parse(&r.sex).map_err(|e| field(e, "sex"))?;
-        let cccd = match r.cccd.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => Some(Cccd::parse(s, sex, birth).map_err(|e| field(e, "cccd"))?),
-            None => None,
-        };
-        let cmnd = match r.cmnd.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => Some(Cmnd::parse(s).map_err(|e| field(e, "cmnd"))?),
-            None => None,
-        };
-        if cccd.is_none() && cmnd.is_none() {
-            return Err(field(
-                AppError::invalid("identity_number_required", "give a CCCD number (or a legacy CMND number)"),
-                "cccd",
-            ));
-        }
-        let scheme = Scheme::parse(&r.address_scheme).map_err(|e| field(e, "address_scheme"))?;
-        let address =
-            Address::parse(scheme, &r.address_unit, &r.address_street).map_err(|e| field(e, "address_unit"))?;
-        let street = vaora_domain::org::parse_street(&address.street).map_err(|e| field(e, "address_street"))?;
-
+        let identity = self.check_identity(&IdentityInput {
+            full_name: &r.full_name,
+            birth_date: &r.birth_date,
+            sex: &r.sex,
+            cccd: r.cccd.as_deref(),
+            cmnd: r.cmnd.as_deref(),
+            address_scheme: &r.address_scheme,
+            address_unit: &r.address_unit,
+            address_street: &r.address_street,
+        })?;
         let password_hash = match password_hash {
             Some(h) => h,
             None => self.hashing.hash(password.expose().to_owned()).await?,
         };
-        let s = &self.secrets;
-        let user = NewUser {
-            phone_sealed: s.seal("user.phone", phone.as_e164()),
-            phone_hash: s.lookup("phone", phone.as_e164()),
-            cccd_sealed: cccd.as_ref().map(|c| s.seal("user.cccd", c.as_str())),
-            cccd_hash: cccd.as_ref().map(|c| s.lookup("cccd", c.as_str())),
-            cmnd_sealed: cmnd.as_ref().map(|c| s.seal("user.cmnd", c.as_str())),
-            cmnd_hash: cmnd.as_ref().map(|c| s.lookup("cmnd", c.as_str())),
-            name_key: full_name.search_key(),
-            full_name: full_name.as_str().to_owned(),
-            birth_date: birth.format("%Y-%m-%d").to_string(),
-            sex: sex.as_str().to_owned(),
-            address_scheme: scheme.as_str().to_owned(),
-            address_unit: address.unit_code.clone(),
-            address_street: street,
-            password_hash,
-            created_at: self.now(),
-        };
-        // Report the first identifier taken in a fixed order (phone, CCCD, CMND), whatever order
-        // the engine checks its constraints in; the constraints still catch a concurrent duplicate.
-        for (kind, hash) in
-            [("phone", Some(&user.phone_hash)), ("cccd", user.cccd_hash.as_ref()), ("cmnd", user.cmnd_hash.as_ref())]
-        {
-            if let Some(h) = hash
-                && self.store.user_id_by_lookup(kind, h).await?.is_some()
-            {
-                return Err(taken(kind));
-            }
-        }
+        let user = self.new_user(&identity, "account", Some(&phone), Some(password_hash), None);
+        self.refuse_taken(&user).await?;
         let audit = self.audit(None, meta, "user_registered", "user");
         self.store.create_user(user, audit).await.map_err(|e| match e {
             StoreError::Conflict(kind @ ("phone" | "cccd" | "cmnd")) => taken(kind),
@@ -398,8 +462,8 @@ impl App {
 
     fn profile_of(&self, u: UserRecord, roles: Vec<RoleView>) -> Result<Profile, AppError> {
         let s = &self.secrets;
-        let phone = s.open("user.phone", &u.phone_sealed)?;
-        let phone = PhoneNumber::parse(&phone).map(|p| p.national()).unwrap_or(phone);
+        let phone = u.phone_sealed.as_deref().map(|p| s.open("user.phone", p)).transpose()?;
+        let phone = phone.map(|p| PhoneNumber::parse(&p).map(|n| n.national()).unwrap_or(p));
         let cccd = u.cccd_sealed.as_deref().map(|c| s.open("user.cccd", c)).transpose()?;
         let cmnd = u.cmnd_sealed.as_deref().map(|c| s.open("user.cmnd", c)).transpose()?;
         let display_name = FullName::parse(&u.full_name).map(|n| n.display_name()).unwrap_or_default();
@@ -410,6 +474,7 @@ impl App {
             .unwrap_or_default();
         Ok(Profile {
             id: u.id,
+            kind: u.kind,
             display_name,
             full_name: u.full_name,
             phone,
@@ -512,7 +577,8 @@ impl App {
     /// Changes the actor's password (ends all their sessions).
     pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<(), AppError> {
         let u = self.store.user(actor.user_id).await?.ok_or_else(AppError::unauthenticated)?;
-        let phone = self.secrets.open("user.phone", &u.phone_sealed)?;
+        let sealed = u.phone_sealed.ok_or_else(AppError::unauthenticated)?;
+        let phone = self.secrets.open("user.phone", &sealed)?;
         let key = self.secrets.lookup("phone", &phone);
         let creds = self.store.credentials_by_phone(&key).await?.ok_or_else(AppError::unauthenticated)?;
         if !self.hashing.verify(current.to_owned(), creds.password_hash).await? {

@@ -170,7 +170,7 @@ fn card_hash(card: &CardCode) -> Vec<u8> {
     Sha256::digest(card.secret()).to_vec()
 }
 
-fn check_client_id(id: &str) -> Result<(), AppError> {
+pub(crate) fn check_client_id(id: &str) -> Result<(), AppError> {
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(AppError::invalid("invalid_client_scan_id", "a scan id has 1 to 64 letters, digits, - or _"));
     }
@@ -540,7 +540,11 @@ impl App {
         Ok(ScanPoint { id: cp.id, name: cp.fields.name, agency })
     }
 
-    async fn checkpoint_for_checker(&self, actor: &Actor, id: CheckpointId) -> Result<CheckpointRecord, AppError> {
+    pub(crate) async fn checkpoint_for_checker(
+        &self,
+        actor: &Actor,
+        id: CheckpointId,
+    ) -> Result<CheckpointRecord, AppError> {
         let cp = self.checkpoint_or_404(id).await?;
         let allowed = actor.grants.contains(&Grant::Checker { checkpoint_id: id })
             || actor.grants.contains(&Grant::AgencyAdmin { agency_id: cp.agency_id });
@@ -615,7 +619,12 @@ impl App {
 
     /// The answer for a person whose code is valid: their health status at `at`, naming the rule
     /// that decided it (the reason too, when it is not green).
-    async fn admitted(&self, user: UserId, name: Option<String>, at: Timestamp) -> Result<ScanAnswer, AppError> {
+    pub(crate) async fn admitted(
+        &self,
+        user: UserId,
+        name: Option<String>,
+        at: Timestamp,
+    ) -> Result<ScanAnswer, AppError> {
         let status = self.status_of(user, at).await?;
         Ok(ScanAnswer {
             colour: status.colour.as_str().to_owned(),
@@ -663,6 +672,11 @@ impl App {
     /// Issues a printed card to a person (officers), revoking their earlier card.
     pub async fn issue_card(&self, actor: &Actor, user: UserId) -> Result<IssuedCard, AppError> {
         actor.require_officer()?;
+        self.issue_card_unchecked(actor, user).await
+    }
+
+    /// Issues a card; the caller has checked that the actor may.
+    pub(crate) async fn issue_card_unchecked(&self, actor: &Actor, user: UserId) -> Result<IssuedCard, AppError> {
         let holder =
             self.store.user(user).await?.ok_or_else(|| AppError::not_found("person_not_found", "no such account"))?;
         let mut secret = [0u8; 20];
@@ -725,7 +739,7 @@ impl App {
     }
 }
 
-fn result_of(client_id: String, o: ScanOutcome) -> ScanResult {
+pub(crate) fn result_of(client_id: String, o: ScanOutcome) -> ScanResult {
     ScanResult {
         client_id,
         answer: o.answer,

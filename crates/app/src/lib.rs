@@ -18,6 +18,7 @@ pub mod orgs;
 pub mod roster_import;
 pub mod store;
 mod verifier;
+pub mod walk_ins;
 
 use std::sync::Arc;
 
@@ -80,7 +81,7 @@ impl Caches {
             checkpoints: cache::TtlCache::new(Duration::from_secs(10), 100_000),
             pseudonyms: cache::TtlCache::new(Duration::from_secs(600), 1_000_000),
             tags: cache::TtlCache::new(Duration::from_secs(5), 1_000_000),
-            declarations: cache::TtlCache::new(Duration::from_secs(5), 1_000_000),
+            declarations: cache::TtlCache::new(Duration::from_secs(60), 1_000_000),
             rules: cache::TtlCache::new(Duration::from_secs(10), 1),
         }
     }

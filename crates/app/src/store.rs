@@ -104,10 +104,12 @@ pub struct AuditFilter {
 /// A new account, with its identifiers already sealed and hashed by the use case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
-    /// Sealed E.164 phone number.
-    pub phone_sealed: Vec<u8>,
+    /// `account` (signs in) or `walk_in` (registered at a gate by a checker, no password).
+    pub kind: &'static str,
+    /// Sealed E.164 phone number (an account always has one).
+    pub phone_sealed: Option<Vec<u8>>,
     /// Keyed hash of the phone number.
-    pub phone_hash: Vec<u8>,
+    pub phone_hash: Option<Vec<u8>>,
     /// Sealed CCCD, if given.
     pub cccd_sealed: Option<Vec<u8>>,
     /// Keyed hash of the CCCD.
@@ -130,10 +132,12 @@ pub struct NewUser {
     pub address_unit: String,
     /// Street line.
     pub address_street: String,
-    /// Argon2id PHC string.
-    pub password_hash: String,
+    /// Argon2id PHC string (an account always has one).
+    pub password_hash: Option<String>,
     /// When.
     pub created_at: Timestamp,
+    /// Who registered a walk-in.
+    pub registered_by: Option<UserId>,
 }
 
 /// An account as stored.
@@ -141,8 +145,10 @@ pub struct NewUser {
 pub struct UserRecord {
     /// Id.
     pub id: UserId,
-    /// Sealed phone.
-    pub phone_sealed: Vec<u8>,
+    /// `account` or `walk_in`.
+    pub kind: String,
+    /// Sealed phone (a walk-in may have none).
+    pub phone_sealed: Option<Vec<u8>>,
     /// Sealed CCCD.
     pub cccd_sealed: Option<Vec<u8>>,
     /// Sealed CMND.

@@ -207,6 +207,7 @@ fn grant_columns(g: &Grant) -> (&'static str, Option<i64>, Option<i64>, i64) {
 fn user_row(r: &PgRow) -> Result<UserRecord, sqlx::Error> {
     Ok(UserRecord {
         id: UserId(r.try_get("id")?),
+        kind: r.try_get("kind")?,
         phone_sealed: r.try_get("phone_sealed")?,
         cccd_sealed: r.try_get("cccd_sealed")?,
         cmnd_sealed: r.try_get("cmnd_sealed")?,
@@ -297,10 +298,12 @@ impl AccountStore for PostgresStore {
     async fn create_user(&self, u: NewUser, audit: AuditRecord) -> StoreResult<UserId> {
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (phone_sealed, phone_hash, cccd_sealed, cccd_hash, cmnd_sealed, cmnd_hash, full_name,
-                name_key, birth_date, sex, address_scheme, address_unit, address_street, password_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+            "INSERT INTO users (kind, phone_sealed, phone_hash, cccd_sealed, cccd_hash, cmnd_sealed, cmnd_hash, full_name,
+                name_key, birth_date, sex, address_scheme, address_unit, address_street, password_hash, created_at,
+                registered_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
         )
+        .bind(u.kind)
         .bind(&u.phone_sealed)
         .bind(&u.phone_hash)
         .bind(&u.cccd_sealed)
@@ -316,6 +319,7 @@ impl AccountStore for PostgresStore {
         .bind(&u.address_street)
         .bind(&u.password_hash)
         .bind(u.created_at.millis())
+        .bind(u.registered_by.map(|r| r.0))
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
@@ -339,11 +343,12 @@ impl AccountStore for PostgresStore {
     }
 
     async fn credentials_by_phone(&self, phone_hash: &[u8]) -> StoreResult<Option<Credentials>> {
-        let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE phone_hash = $1")
-            .bind(phone_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE phone_hash = $1 AND password_hash IS NOT NULL")
+                .bind(phone_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
         Ok(row.map(|(id, h)| Credentials { user_id: UserId(id), password_hash: h }))
     }
 

@@ -168,6 +168,7 @@ fn grant_columns(g: &Grant) -> (&'static str, Option<i64>, Option<i64>, i64) {
 fn user_row(r: &sqlx::sqlite::SqliteRow) -> Result<UserRecord, sqlx::Error> {
     Ok(UserRecord {
         id: UserId(r.try_get("id")?),
+        kind: r.try_get("kind")?,
         phone_sealed: r.try_get("phone_sealed")?,
         cccd_sealed: r.try_get("cccd_sealed")?,
         cmnd_sealed: r.try_get("cmnd_sealed")?,
@@ -261,10 +262,12 @@ impl AccountStore for SqliteStore {
     async fn create_user(&self, u: NewUser, audit: AuditRecord) -> StoreResult<UserId> {
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (phone_sealed, phone_hash, cccd_sealed, cccd_hash, cmnd_sealed, cmnd_hash, full_name,
-                name_key, birth_date, sex, address_scheme, address_unit, address_street, password_hash, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO users (kind, phone_sealed, phone_hash, cccd_sealed, cccd_hash, cmnd_sealed, cmnd_hash, full_name,
+                name_key, birth_date, sex, address_scheme, address_unit, address_street, password_hash, created_at,
+                registered_by)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
+        .bind(u.kind)
         .bind(&u.phone_sealed)
         .bind(&u.phone_hash)
         .bind(&u.cccd_sealed)
@@ -280,6 +283,7 @@ impl AccountStore for SqliteStore {
         .bind(&u.address_street)
         .bind(&u.password_hash)
         .bind(u.created_at.millis())
+        .bind(u.registered_by.map(|r| r.0))
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
@@ -302,11 +306,12 @@ impl AccountStore for SqliteStore {
     }
 
     async fn credentials_by_phone(&self, phone_hash: &[u8]) -> StoreResult<Option<Credentials>> {
-        let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE phone_hash = ?")
-            .bind(phone_hash)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(backend)?;
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE phone_hash = ? AND password_hash IS NOT NULL")
+                .bind(phone_hash)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(backend)?;
         Ok(row.map(|(id, h)| Credentials { user_id: UserId(id), password_hash: h }))
     }
 

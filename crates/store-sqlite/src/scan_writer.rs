@@ -270,6 +270,58 @@ mod tests {
     const FOUNDATION: &str = include_str!("../migrations/0001_foundation.sql");
     const CHECKINS: &str = include_str!("../migrations/0002_checkins.sql");
     const CONSTANT_CHECKS: &str = include_str!("../migrations/0003_constant_checks.sql");
+    const HEALTH: &str = include_str!("../migrations/0004_health.sql");
+    const WALK_INS: &str = include_str!("../migrations/0005_walk_ins.sql");
+
+    #[test]
+    fn the_users_rebuild_keeps_every_account_and_what_points_at_it() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        for m in [FOUNDATION, CHECKINS, CONSTANT_CHECKS, HEALTH] {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO users (id, phone_sealed, phone_hash, full_name, name_key, birth_date, sex, address_scheme,
+                address_unit, address_street, password_hash, created_at)
+                VALUES (1, x'01', x'11', 'Nguyễn Văn An', 'nguyen van an', '1990-01-01', 'male', 'current', '19789',
+                        '', '$argon2id$x', 5);
+             INSERT INTO sessions (user_id, token_hash, kind, label, created_at, expires_at) VALUES (1, x'aa', 'web', 'x', 1, 9);
+             INSERT INTO agencies (id, name, code, address_scheme, address_unit, address_street, created_at)
+                VALUES (1, 'Sở', 'S', 'current', '19789', '', 1);
+             INSERT INTO units (id, agency_id, name) VALUES (1, 1, 'Văn phòng');
+             INSERT INTO roster_entries (unit_id, full_name, position, user_id, added_at) VALUES (1, 'Nguyễn Văn An', '', 1, 1);
+             INSERT INTO declarations (user_id, submitted_at, valid_until, answers_sealed) VALUES (1, 1, 2, x'00');",
+        )
+        .unwrap();
+        conn.execute_batch(WALK_INS).unwrap();
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM users WHERE kind = 'account' AND password_hash = '$argon2id$x'"),
+            1
+        );
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM sessions WHERE user_id = 1"), 1, "no cascade during the rebuild");
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM roster_entries WHERE user_id = 1"), 1, "no SET NULL either");
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM declarations WHERE user_id = 1"), 1);
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+        assert_eq!(count(&conn, "SELECT foreign_keys FROM pragma_foreign_keys"), 1, "switched back on");
+        // The new rules: a walk-in needs no phone or password; an account needs both.
+        let add = |kind: &str, phone: &str, password: &str| {
+            conn.execute_batch(&format!(
+                "INSERT INTO users (kind, phone_sealed, phone_hash, full_name, name_key, birth_date, sex, address_scheme,
+                    address_unit, address_street, password_hash, created_at, registered_by)
+                    VALUES ('{kind}', {phone}, {phone}, 'Lê Thị Lan', 'le thi lan', '1990-01-01', 'female', 'current',
+                            '19789', '', {password}, 5, 1);"
+            ))
+        };
+        assert!(add("walk_in", "NULL", "NULL").is_ok());
+        assert!(add("walk_in", "x'22'", "NULL").is_ok());
+        assert!(add("account", "x'33'", "NULL").is_err());
+        assert!(add("account", "NULL", "'h'").is_err());
+        assert!(add("guest", "x'44'", "'h'").is_err());
+        // Deleting an account still cascades to its sessions.
+        conn.execute_batch("DELETE FROM roster_entries; DELETE FROM declarations; DELETE FROM users WHERE id = 1;")
+            .unwrap();
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM sessions"), 0);
+    }
 
     fn opcodes(conn: &Connection, sql: &str) -> Vec<String> {
         let mut stmt = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();

@@ -55,8 +55,9 @@ mod fixtures {
     /// An account whose phone is `phone:{tag}` and CCCD `cccd:{tag}`, without CMND.
     pub fn new_user(tag: &str, full_name: &str) -> NewUser {
         NewUser {
-            phone_sealed: sealed(&format!("phone:{tag}")),
-            phone_hash: hash(&format!("phone:{tag}")),
+            kind: "account",
+            phone_sealed: Some(sealed(&format!("phone:{tag}"))),
+            phone_hash: Some(hash(&format!("phone:{tag}"))),
             cccd_sealed: Some(sealed(&format!("cccd:{tag}"))),
             cccd_hash: Some(hash(&format!("cccd:{tag}"))),
             cmnd_sealed: None,
@@ -68,8 +69,9 @@ mod fixtures {
             address_scheme: "current".to_owned(),
             address_unit: "19756".to_owned(),
             address_street: "12 Lê Lợi".to_owned(),
-            password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$salt${tag}"),
+            password_hash: Some(format!("$argon2id$v=19$m=19456,t=2,p=1$salt${tag}")),
             created_at: T0,
+            registered_by: None,
         }
     }
 
@@ -299,6 +301,7 @@ mod cases {
         let id = s.create_user(u.clone(), audit("user_registered", "user")).await.unwrap();
         let expected = UserRecord {
             id,
+            kind: "account".into(),
             phone_sealed: u.phone_sealed,
             cccd_sealed: u.cccd_sealed,
             cmnd_sealed: u.cmnd_sealed,
@@ -475,10 +478,32 @@ mod cases {
     pub async fn credentials_are_found_by_phone_hash(db: TestDb) {
         let s = &db.store;
         let id = user(s, "1", "Nguyễn Văn An").await;
-        let expected = Credentials { user_id: id, password_hash: new_user("1", "Nguyễn Văn An").password_hash };
+        let expected =
+            Credentials { user_id: id, password_hash: new_user("1", "Nguyễn Văn An").password_hash.unwrap() };
         assert_eq!(s.credentials_by_phone(&hash("phone:1")).await.unwrap(), Some(expected));
         assert_eq!(s.credentials_by_phone(&hash("phone:2")).await.unwrap(), None);
         assert_eq!(s.credentials_by_phone(&hash("cccd:1")).await.unwrap(), None);
+        // A walk-in registered at a gate has a phone but no password: nobody signs in as them.
+        let mut walk_in = new_user("3", "Lê Văn Cường");
+        walk_in.kind = "walk_in";
+        walk_in.password_hash = None;
+        walk_in.registered_by = Some(id);
+        let w = s.create_user(walk_in, audit("walk_in_registered", "user")).await.unwrap();
+        assert_eq!(s.credentials_by_phone(&hash("phone:3")).await.unwrap(), None);
+        assert_eq!(s.user(w).await.unwrap().unwrap().kind, "walk_in");
+        assert_eq!(s.user_id_by_lookup("phone", &hash("phone:3")).await.unwrap(), Some(w));
+        // One without a phone; an account must have both a phone and a password.
+        let mut no_phone = new_user("4", "Phạm Thị Dung");
+        no_phone.kind = "walk_in";
+        (no_phone.phone_sealed, no_phone.phone_hash, no_phone.password_hash) = (None, None, None);
+        let d = s.create_user(no_phone, audit("walk_in_registered", "user")).await.unwrap();
+        assert_eq!(s.user(d).await.unwrap().unwrap().phone_sealed, None);
+        let mut broken = new_user("5", "Võ Văn Em");
+        broken.password_hash = None;
+        assert!(
+            s.create_user(broken, audit("user_registered", "user")).await.is_err(),
+            "an account without a password"
+        );
     }
 
     pub async fn user_ids_are_found_by_each_lookup_kind(db: TestDb) {

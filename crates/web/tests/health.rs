@@ -17,6 +17,7 @@ both_engines!(
     the_office_sees_who_declared_never_the_answers,
     the_declaration_form_works_without_javascript,
     declarations_are_deleted_after_the_retention_period,
+    a_walk_in_is_registered_checked_in_and_given_a_card,
 );
 
 async fn scan(t: &TestApp, checker: &str, id: &str, checkpoint: i64, holder: &str) -> Value {
@@ -265,4 +266,143 @@ async fn declarations_are_deleted_after_the_retention_period(t: TestApp) {
     assert_eq!(t.app.purge_expired_declarations().await.unwrap(), 1);
     let left = t.get("/api/v1/declarations?days=28", Some(&token)).await;
     assert_eq!(left.body.as_array().unwrap().len(), 1, "{}", left.text);
+}
+
+fn walk_in(client_id: &str, cccd: &str, symptoms: Value) -> Value {
+    json!({
+        "client_id": client_id,
+        "full_name": "Hồ Văn Tư",
+        "birth_date": "1958-04-12",
+        "sex": "male",
+        "cccd": cccd,
+        "phone": "0935777001",
+        "address_unit": "19789",
+        "answers": {"symptoms": symptoms}
+    })
+}
+
+async fn a_walk_in_is_registered_checked_in_and_given_a_card(t: TestApp) {
+    let s = site(&t).await;
+    let path = format!("/api/v1/checkpoints/{}/walk-ins", s.gate);
+    let (_, citizen) = t.citizen(251).await;
+    assert_eq!(
+        t.post(&path, Some(&citizen), walk_in("w-0", "046058000777", json!([]))).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let first = t.post(&path, Some(&s.checker), walk_in("w-1", "046058000777", json!([]))).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert_eq!(first.body["returning"], false);
+    let answer = &first.body["answer"];
+    assert_eq!(status_of(answer), ("green", "declared_well"), "{}", first.text);
+    assert_eq!(answer["display_name"], "H. Tư");
+    assert!(answer["visit_id"].is_i64(), "{}", first.text);
+    let walker = first.body["user_id"].as_i64().unwrap();
+    // The same request again (a retry) records nothing new.
+    let retry = t.post(&path, Some(&s.checker), walk_in("w-1", "046058000777", json!([]))).await;
+    assert_eq!(
+        (retry.body["answer"]["resubmitted"].as_bool(), retry.body["user_id"].as_i64()),
+        (Some(true), Some(walker))
+    );
+
+    // The declaration was filed by the checker on the walk-in's behalf, and it is audited.
+    let audit = t.get("/api/v1/audit?action=walk_in_registered", Some(&s.admin)).await;
+    assert_eq!(audit.body.as_array().unwrap().len(), 1, "{}", audit.text);
+    let filed = t.get(&format!("/api/v1/audit?action=declaration_filed&subject={walker}"), Some(&s.admin)).await;
+    assert_eq!(filed.body[0]["details"]["on_behalf"], true, "{}", filed.text);
+
+    // Nobody signs in as a walk-in.
+    let login =
+        t.post("/api/v1/sessions", None, json!({"phone": "0935777001", "password": "cau-truong-tien-6-vai"})).await;
+    assert_eq!(login.status, StatusCode::UNAUTHORIZED, "{}", login.text);
+
+    // Back the next day with a cough: found again by the CCCD, amber.
+    t.clock.advance(86_400);
+    let again = t.post(&path, Some(&s.checker), walk_in("w-2", "046058000777", json!(["cough"]))).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_eq!((again.body["returning"].as_bool(), again.body["user_id"].as_i64()), (Some(true), Some(walker)));
+    assert_eq!(status_of(&again.body["answer"]), ("amber", "symptoms"));
+
+    // Someone with an account is sent back to their pass; bad input is refused by field.
+    let mut account_holder = walk_in("w-3", "046085000251", json!([]));
+    account_holder["birth_date"] = json!("1985-03-02");
+    let has_account = t.post(&path, Some(&s.checker), account_holder).await;
+    assert_eq!((has_account.status, has_account.code()), (StatusCode::CONFLICT, "walk_in_has_account"));
+    let mut taken_phone = walk_in("w-4", "046058000778", json!([]));
+    taken_phone["phone"] = json!("0912000251");
+    assert_eq!(t.post(&path, Some(&s.checker), taken_phone).await.code(), "phone_taken");
+    let mut no_id = walk_in("w-5", "", json!([]));
+    no_id["phone"] = json!("");
+    assert_eq!(t.post(&path, Some(&s.checker), no_id).await.code(), "identity_number_required");
+    assert_eq!(
+        t.post(&path, Some(&s.checker), walk_in("w-6", "046058000779", json!(["sneezing"]))).await.code(),
+        "invalid_request"
+    );
+
+    // A card for the walk-in: the checker prints it, and it scans with the walk-in's status.
+    let pdf = t.call(Method::POST, &format!("{path}/{walker}/card.pdf"), Some(&s.checker), None).await;
+    assert_eq!((pdf.status, &pdf.raw[..5]), (StatusCode::OK, &b"%PDF-"[..]), "{}", pdf.text);
+    assert!(pdf.headers[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment"));
+    let (account, _) = t.citizen(252).await;
+    assert_eq!(
+        t.call(Method::POST, &format!("{path}/{account}/card.pdf"), Some(&s.checker), None).await.status,
+        StatusCode::FORBIDDEN,
+        "a checker prints cards for walk-ins only"
+    );
+    let checker = t.app.authenticate(&s.checker, vaora_app::auth::RequestMeta::default()).await.unwrap();
+    let card = t
+        .app
+        .issue_walk_in_card(&checker, vaora_domain::CheckpointId(s.gate), vaora_domain::UserId(walker))
+        .await
+        .unwrap();
+    let scanned = t
+        .post(
+            "/api/v1/scans",
+            Some(&s.checker),
+            json!({"client_id": "card-1", "checkpoint_id": s.gate, "code": card.code}),
+        )
+        .await;
+    assert_eq!(status_of(&scanned.body), ("amber", "symptoms"), "{}", scanned.text);
+
+    // The same without JavaScript, from the checker's screen.
+    let cookie = common::web_cookie(&t, "0912000101").await;
+    let form = t
+        .send(
+            Request::get(format!("/check/{}/walk-in", s.gate))
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(form.text.contains("name=\"client_id\"") && form.text.contains("data-wards=\"ward\""), "{}", form.text);
+    let post = |body: &str| {
+        Request::post(format!("/check/{}/walk-in", s.gate))
+            .header(header::COOKIE, &cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let wards = t.send(post("full_name=L%C3%AA+Th%E1%BB%8B+N%C4%83m&province=46&action=load_wards")).await;
+    assert!(
+        wards.text.contains("value=\"19789\"") && wards.text.contains("Lê Thị Năm"),
+        "the wards of Huế: {}",
+        wards.text
+    );
+    let done = t
+        .send(post("client_id=page-1&full_name=L%C3%AA+Th%E1%BB%8B+N%C4%83m&cccd=046165000321&birth_date=1965-07-01&sex=female&phone=&province=46&ward=19789&street=&symptom=fever&confirmed=1"))
+        .await;
+    assert!(done.text.contains("data-colour=\"red\"") && done.text.contains("Khai báo sốt"), "{}", done.text);
+    let card_form =
+        done.text.split("action=\"").find(|a| a.contains("/card\"")).unwrap().split('"').next().unwrap().to_owned();
+    let printed = t
+        .send(
+            Request::post(card_form)
+                .header(header::COOKIE, &cookie)
+                .header("sec-fetch-site", "same-origin")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(&printed.raw[..5], b"%PDF-");
 }

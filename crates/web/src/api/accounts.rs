@@ -220,8 +220,10 @@ pub struct ProfileView {
     pub full_name: String,
     /// What checkers see: family-name initial and given name.
     pub display_name: String,
-    /// Phone, national form.
-    pub phone: String,
+    /// Phone, national form (a walk-in registered at a gate may have none).
+    pub phone: Option<String>,
+    /// `account`, or `walk_in` for someone registered at a gate without a login.
+    pub kind: String,
     /// CCCD.
     pub cccd: Option<String>,
     /// CMND.
@@ -266,6 +268,7 @@ impl From<Profile> for ProfileView {
             full_name: p.full_name,
             display_name: p.display_name,
             phone: p.phone,
+            kind: p.kind,
             cccd: p.cccd,
             cmnd: p.cmnd,
             birth_date: p.birth_date,

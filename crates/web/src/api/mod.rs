@@ -9,6 +9,7 @@ pub(crate) mod checkins;
 pub(crate) mod health;
 pub(crate) mod orgs;
 pub(crate) mod printables;
+pub(crate) mod walk_ins;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -67,7 +68,7 @@ impl Modify for Security {
         checkins::scan, checkins::scan_batch, checkins::recent_scans, checkins::issue_card, checkins::revoke_card,
         printables::poster, printables::agency_posters, printables::card_sheet,
         health::declare, health::my_declarations, health::my_status, health::coverage, health::rules,
-        health::change_rules, health::rule_history,
+        health::change_rules, health::rule_history, walk_ins::register, walk_ins::card,
     ),
     components(schemas(crate::error::ErrorBody, Created)),
     tags(
@@ -140,6 +141,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/agencies/{id}/declarations", get(health::coverage))
         .route("/status-rules", get(health::rules).put(health::change_rules))
         .route("/status-rules/versions", get(health::rule_history))
+        .route("/checkpoints/{id}/walk-ins", post(walk_ins::register))
+        .route("/checkpoints/{id}/walk-ins/{user}/card.pdf", post(walk_ins::card))
         .fallback(not_found);
     Router::new().nest("/api/v1", v1).route("/.well-known/vaora-keys.json", get(checkins::keys)).route(
         "/api/openapi.json",

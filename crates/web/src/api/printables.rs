@@ -44,6 +44,20 @@ fn file(bytes: Vec<u8>, mime: &'static str, name: String) -> Response {
         .into_response()
 }
 
+/// A PDF to save and print: its codes exist nowhere else, so it is an attachment never kept by a
+/// cache.
+pub(crate) fn pdf_attachment(pdf: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        pdf,
+    )
+        .into_response()
+}
+
 /// A checkpoint's A4 poster, `pdf`, `png` (150 dpi) or `svg` (its agency's admins).
 #[utoipa::path(get, path = "/api/v1/checkpoints/{id}/poster.{format}", tag = "checkins",
     params(("id" = i64, Path, description = "Checkpoint id"), ("format" = String, Path, description = "pdf, png or svg")),
@@ -118,11 +132,12 @@ pub(crate) async fn card_sheet_pdf(
     if people.is_empty() || people.len() > 200 {
         return Err(AppError::invalid("invalid_card_count", "print 1 to 200 cards at a time"));
     }
-    let cards: Vec<Card> = app
-        .issue_cards(actor, people)
-        .await?
-        .into_iter()
-        .map(|c| Card { initials: c.initials, number: c.number, code: c.code })
-        .collect();
+    cards_pdf(app.issue_cards(actor, people).await?).await
+}
+
+/// Renders cards just issued as an A4 PDF, ten a page.
+pub(crate) async fn cards_pdf(issued: Vec<vaora_app::checkins::IssuedCard>) -> Result<Vec<u8>, AppError> {
+    let cards: Vec<Card> =
+        issued.into_iter().map(|c| Card { initials: c.initials, number: c.number, code: c.code }).collect();
     render(move || vaora_render::card_sheets_svg(&cards).and_then(|pages| vaora_render::svgs_to_pdf(&pages))).await
 }

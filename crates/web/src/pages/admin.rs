@@ -146,7 +146,7 @@ async fn people_page(s: &AppState, ctx: PageCtx, q: String, error: super::FormEr
                         checkpoint_id: r.checkpoint_id.map(|c| c.0.to_string()).unwrap_or_default(),
                     });
                 }
-                person = Some((p.id.0, p.full_name, p.phone, p.verification.is_some()));
+                person = Some((p.id.0, p.full_name, p.phone.unwrap_or_default(), p.verification.is_some()));
             }
             Err(e) => error = super::FormError::of(&ctx.t, &e),
         }

@@ -567,16 +567,7 @@ pub(super) async fn print_cards(
         return super::error_page(&ctx, &e);
     }
     match crate::api::printables::card_sheet_pdf(&s.app, &actor, &people).await {
-        // An attachment: the sheet is saved and printed, and its codes exist nowhere else.
-        Ok(pdf) => (
-            [
-                (axum::http::header::CONTENT_TYPE, "application/pdf"),
-                (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"vaora-the-in.pdf\""),
-                (axum::http::header::CACHE_CONTROL, "no-store"),
-            ],
-            pdf,
-        )
-            .into_response(),
+        Ok(pdf) => crate::api::printables::pdf_attachment(pdf, "vaora-the-in.pdf"),
         Err(e) if e.code == "invalid_card_count" => {
             let error = FormError::of(&ctx.t, &e);
             roster_page(&s, ctx, id, error, Vec::new(), String::new()).await

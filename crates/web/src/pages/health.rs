@@ -129,7 +129,7 @@ fn bad_date(field: &str) -> AppError {
 }
 
 /// Reads the form's fields (repeated ones included) into answers.
-fn answers_of(fields: &[(String, String)]) -> Result<(Answers, bool), AppError> {
+pub(super) fn answers_of(fields: &[(String, String)]) -> Result<(Answers, bool), AppError> {
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
     let all = |k: &str| fields.iter().filter(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).collect::<Vec<_>>();
     let date = |k: &str| -> Result<Option<NaiveDate>, AppError> {

@@ -8,6 +8,7 @@ mod agency;
 mod checkin;
 mod health;
 mod screens;
+mod walk_ins;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -202,6 +203,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/scan", get(screens::scan_venue))
         .route("/check", get(screens::pick))
         .route("/check/{id}", get(screens::checker).post(screens::checker_scan))
+        .route("/check/{id}/walk-in", get(walk_ins::form).post(walk_ins::register))
+        .route("/check/{id}/walk-in/{user}/card", post(walk_ins::card))
         .route("/declare", get(health::declare_form).post(health::declare))
         .route("/declarations", get(health::declarations))
         .route("/admin/rules", get(health::rules).post(health::change_rules))

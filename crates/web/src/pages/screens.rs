@@ -129,6 +129,15 @@ pub(super) async fn pick(State(s): State<AppState>, ctx: PageCtx) -> Response {
     }
 }
 
+/// Why a scan is not green, in words: the status rule that decided, or the code's fault.
+pub(super) fn reason_text(t: &Texts, a: &vaora_app::store::ScanAnswer) -> String {
+    match (&a.reason, &a.rule) {
+        (None, _) => String::new(),
+        (Some(rule), Some(_)) => t.rule(rule),
+        (Some(code), None) => t.error(code, code),
+    }
+}
+
 /// The answer shown after a scan submitted without JavaScript.
 #[derive(Debug, Clone)]
 struct Answer {
@@ -216,11 +225,7 @@ pub(super) async fn checker_scan(
     };
     let answer = match s.app.scan(&actor, request).await {
         Ok(r) => Answer {
-            reason: match (&r.answer.reason, &r.answer.rule) {
-                (None, _) => String::new(),
-                (Some(rule), Some(_)) => ctx.t.rule(rule),
-                (Some(code), None) => ctx.t.error(code, code),
-            },
+            reason: reason_text(&ctx.t, &r.answer),
             until: r.answer.declared_until.map(vn_time),
             name: r.answer.display_name.unwrap_or_default(),
             colour: r.answer.colour,
