@@ -181,8 +181,9 @@ export function qrVideo(text, path, { blank = 0, frames = 10 } = {}) {
 
 /**
  * What stops a screen from reading well on a phone: a page wider than the screen, text that
- * reaches past its edge, text clipped by its box, or text whose contrast with its background is
- * below WCAG AA (4.5:1, or 3:1 for large text). Returns one line per problem.
+ * reaches past its edge, text clipped by its box, text whose contrast with its background is
+ * below WCAG AA (4.5:1, or 3:1 for large text), or a control too small to touch. Returns one line
+ * per problem.
  */
 export async function layoutProblems(page) {
   return page.evaluate(() => {
@@ -202,6 +203,16 @@ export async function layoutProblems(page) {
     const width = document.documentElement.clientWidth;
     if (document.documentElement.scrollWidth > width + 1) {
       problems.push(`the page is ${document.documentElement.scrollWidth} px wide on a ${width} px screen`);
+    }
+    // Touch targets: tick boxes at least 20 px (they sit in a 44 px row), buttons and fields 40 px.
+    for (const el of document.querySelectorAll("input, select, button, textarea")) {
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0 || el.type === "hidden") continue;
+      const tick = el.type === "checkbox" || el.type === "radio";
+      const min = tick ? 20 : 40;
+      if (box.width < min || box.height < min) {
+        problems.push(`<${el.tagName.toLowerCase()} ${el.name || el.id}> is ${Math.round(box.width)}x${Math.round(box.height)} px, too small to touch`);
+      }
     }
     const skip = new Set(["SCRIPT", "STYLE", "OPTION", "TEMPLATE", "VIDEO", "CANVAS", "SVG"]);
     for (const el of document.querySelectorAll("body *")) {
