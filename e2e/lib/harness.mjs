@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { createServer } from "node:net";
 import { chromium } from "playwright-core";
 import qrcode from "qrcode-generator";
+import assert from "node:assert/strict";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 export const BINARY = process.env.VAORA_BIN || join(ROOT, "target/release/vaora");
@@ -130,6 +131,19 @@ export async function phonePage(browser, base, options = {}) {
     if (!["data:", "blob:"].includes(u.protocol) && u.origin !== origin) problems.push(`foreign request: ${r.url()}`);
   });
   return { context, page, problems };
+}
+
+/** Fails the test if the page saw a console error, an exception or a request to another origin. */
+export function noProblems(problems) {
+  assert.deepEqual(problems, [], "the browser saw errors or foreign requests");
+}
+
+/** Signs the demo checker in and returns their first checkpoint (the first their /check page offers). */
+export async function checkerScreen(page, vaora) {
+  await signIn(page, vaora.base, vaora.accounts.checker.phone, vaora.accounts.checker.password);
+  await page.goto(vaora.base + "/check");
+  const href = await page.getAttribute("a.row-link", "href");
+  return Number(href.split("/").pop());
 }
 
 /** Saves a screenshot of the page (test output, not committed). */

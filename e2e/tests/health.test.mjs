@@ -4,7 +4,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startVaora, registerPerson, launch, phonePage, shot, signIn, layoutProblems } from "../lib/harness.mjs";
+import { startVaora, registerPerson, launch, phonePage, shot, signIn, layoutProblems, noProblems, checkerScreen } from "../lib/harness.mjs";
 
 let vaora;
 let browser;
@@ -18,10 +18,6 @@ after(async () => {
   await browser?.close();
   await vaora?.stop();
 });
-
-function noProblems(problems) {
-  assert.deepEqual(problems, [], "the browser saw errors or foreign requests");
-}
 
 test("a citizen fills the health declaration in Vietnamese and My pass shows the status", async () => {
   const citizen = await registerPerson(vaora, "Nguyễn Thị Hạnh");
@@ -77,10 +73,8 @@ test("a citizen fills the health declaration in Vietnamese and My pass shows the
 
   // At the gate, the checker's screen says red and why, and nothing of the answers.
   const checker = await phonePage(browser, vaora.base);
-  await signIn(checker.page, vaora.base, vaora.accounts.checker.phone, vaora.accounts.checker.password);
-  await checker.page.goto(vaora.base + "/check");
-  const href = await checker.page.getAttribute("a.row-link", "href");
-  await checker.page.goto(vaora.base + href);
+  const checkpoint = await checkerScreen(checker.page, vaora);
+  await checker.page.goto(`${vaora.base}/check/${checkpoint}`);
   await checker.page.fill("#code", pass.code);
   await checker.page.press("#code", "Enter");
   await checker.page.waitForSelector("#answer[data-colour=red]");

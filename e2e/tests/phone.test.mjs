@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { readFileSync } from "node:fs";
-import { startVaora, registerPerson, launch, phonePage, shot, signIn, qrVideo, declareWell, PASSWORD } from "../lib/harness.mjs";
+import { startVaora, registerPerson, launch, phonePage, shot, signIn, qrVideo, declareWell, PASSWORD, noProblems, checkerScreen } from "../lib/harness.mjs";
 
 let vaora;
 let browser;
@@ -19,18 +19,6 @@ after(async () => {
   await browser?.close();
   await vaora?.stop();
 });
-
-function noProblems(problems) {
-  assert.deepEqual(problems, [], "the browser saw errors or foreign requests");
-}
-
-/** The checker's checkpoint: the first one their /check page offers. */
-async function checkerScreen(page) {
-  await signIn(page, vaora.base, vaora.accounts.checker.phone, vaora.accounts.checker.password);
-  await page.goto(vaora.base + "/check");
-  const href = await page.getAttribute("a.row-link", "href");
-  return Number(href.split("/").pop());
-}
 
 test("a citizen signs up, opens My pass and sees it refresh", async () => {
   const { page, problems, context } = await phonePage(browser, vaora.base);
@@ -81,7 +69,7 @@ test("the checker's camera reads a pass: green, then 'already used'", async () =
   const camera = await launch(video);
   try {
     const { page, problems, context } = await phonePage(camera, vaora.base);
-    const checkpoint = await checkerScreen(page);
+    const checkpoint = await checkerScreen(page, vaora);
     const started = Date.now();
     await page.goto(`${vaora.base}/check/${checkpoint}`);
     await page.waitForSelector("#answer[data-colour=green]", { timeout: 15000 });
@@ -117,7 +105,7 @@ test("a keyboard-wedge scanner types a pass and presses Enter", async () => {
   await declareWell(vaora, token);
   const pass = await vaora.api("POST", "/api/v1/passes", token);
   const { page, problems, context } = await phonePage(browser, vaora.base);
-  const checkpoint = await checkerScreen(page);
+  const checkpoint = await checkerScreen(page, vaora);
   await shot(page, "checker-pick");
   await page.goto(`${vaora.base}/check/${checkpoint}`);
   await page.focus("#code");
@@ -139,7 +127,7 @@ test("offline, three cards are queued and sent exactly once when the network ret
     holders.push({ ...p, code: card.code });
   }
   const { page, problems, context } = await phonePage(browser, vaora.base);
-  const checkpoint = await checkerScreen(page);
+  const checkpoint = await checkerScreen(page, vaora);
   await page.goto(`${vaora.base}/check/${checkpoint}`);
   await page.waitForFunction(() => document.querySelector("#net-state").textContent === "Có mạng");
   await context.setOffline(true);
@@ -256,7 +244,7 @@ test("installed as an app, My pass opens without network; the screens stay small
   await checker.page.goto(vaora.base + "/pass");
   await checker.page.waitForFunction(() => document.querySelector("#pass-qr").dataset.code?.startsWith("VP1"));
   const passBytes = await codeBytes(checker.page);
-  const checkpoint = await checkerScreen(checker.page);
+  const checkpoint = await checkerScreen(checker.page, vaora);
   await checker.page.goto(`${vaora.base}/check/${checkpoint}`);
   await checker.page.waitForFunction(() => document.querySelector("#net-state").textContent === "Có mạng");
   const checkerBytes = await codeBytes(checker.page);

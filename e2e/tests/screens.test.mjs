@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { writeFileSync } from "node:fs";
-import { startVaora, registerPerson, launch, phonePage, shot, signIn, qrVideo, layoutProblems } from "../lib/harness.mjs";
+import { startVaora, registerPerson, launch, phonePage, shot, signIn, qrVideo, layoutProblems, noProblems } from "../lib/harness.mjs";
 
 let vaora;
 let browser;
@@ -21,10 +21,6 @@ after(async () => {
   await browser?.close();
   await vaora?.stop();
 });
-
-function noProblems(problems) {
-  assert.deepEqual(problems, [], "the browser saw errors or foreign requests");
-}
 
 /** Ids the screens need: the demo agency and its first checkpoint. */
 async function demoIds() {

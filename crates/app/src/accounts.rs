@@ -203,6 +203,13 @@ pub(crate) struct Identity {
     street: String,
 }
 
+impl Identity {
+    /// What checkers see: the family name's initial and the given name.
+    pub(crate) fn display_name(&self) -> String {
+        self.full_name.display_name()
+    }
+}
+
 impl App {
     /// Checks a name, birth date, sex, identity number (CCCD, or a legacy CMND) and address; each
     /// error names its field.

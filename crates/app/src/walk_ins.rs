@@ -5,7 +5,6 @@
 use serde::Serialize;
 use serde_json::json;
 use vaora_domain::health::Answers;
-use vaora_domain::person::FullName;
 use vaora_domain::phone::PhoneNumber;
 use vaora_domain::{CheckpointId, UserId};
 
@@ -126,7 +125,7 @@ impl App {
         };
         self.file_declaration(actor, user_id, answers).await?;
         let now = self.now();
-        let name = FullName::parse(&w.full_name).map(|n| n.display_name()).unwrap_or_default();
+        let name = identity.display_name();
         let write = ScanWrite {
             client_id: client_id.to_owned(),
             checker: Some(actor.user_id),

@@ -15,7 +15,7 @@ use vaora_domain::health::{Answers, Condition, Dose, Symptom, TestKind, TestOutc
 use vaora_domain::status::Fact;
 
 use super::checkin::vn_time;
-use super::{FormError, Nav, PageCtx, error_page};
+use super::{FormError, Nav, PageCtx, error_page, form_value, form_values};
 use crate::AppState;
 use crate::i18n::Texts;
 
@@ -110,7 +110,10 @@ pub(super) async fn declare_form(State(s): State<AppState>, ctx: PageCtx) -> Res
         Ok(a) => a.clone(),
         Err(r) => return r.into_response(),
     };
-    let name = s.app.my_profile(&actor).await.map(|p| p.full_name).unwrap_or_default();
+    let name = match s.app.my_profile(&actor).await {
+        Ok(p) => p.full_name,
+        Err(e) => return error_page(&ctx, &e),
+    };
     // What rarely changes (conditions, vaccination) is filled in from the last declaration; what
     // must be answered afresh (symptoms, contacts, travel, tests) is not.
     let last = match s.app.my_declarations(&actor, 365).await {
@@ -130,8 +133,8 @@ fn bad_date(field: &str) -> AppError {
 
 /// Reads the form's fields (repeated ones included) into answers.
 pub(super) fn answers_of(fields: &[(String, String)]) -> Result<(Answers, bool), AppError> {
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
-    let all = |k: &str| fields.iter().filter(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).collect::<Vec<_>>();
+    let get = |k: &str| form_value(fields, k);
+    let all = |k: &str| form_values(fields, k);
     let date = |k: &str| -> Result<Option<NaiveDate>, AppError> {
         let v = get(k);
         if v.is_empty() { Ok(None) } else { v.parse().map(Some).map_err(|_| bad_date(k)) }
@@ -182,7 +185,10 @@ pub(super) async fn declare(
         Ok(a) => a.clone(),
         Err(r) => return r.into_response(),
     };
-    let name = s.app.my_profile(&actor).await.map(|p| p.full_name).unwrap_or_default();
+    let name = match s.app.my_profile(&actor).await {
+        Ok(p) => p.full_name,
+        Err(e) => return error_page(&ctx, &e),
+    };
     let (answers, pledged) = match answers_of(&fields) {
         Ok(x) => x,
         Err(e) => {
@@ -321,8 +327,14 @@ async fn rules_page(s: &AppState, ctx: PageCtx, draft: Option<(String, String)>,
         Err(e) => return error_page(&ctx, &e),
     };
     let can_change = actor.is_province_admin();
-    let history: Vec<RuleSetRecord> =
-        if can_change { s.app.status_rule_history(&actor).await.unwrap_or_default() } else { Vec::new() };
+    let history: Vec<RuleSetRecord> = if can_change {
+        match s.app.status_rule_history(&actor).await {
+            Ok(h) => h,
+            Err(e) => return error_page(&ctx, &e),
+        }
+    } else {
+        Vec::new()
+    };
     let rows = rules
         .set
         .rules()

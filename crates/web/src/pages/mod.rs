@@ -102,6 +102,17 @@ pub struct FormError {
     pub field: String,
 }
 
+/// The first value of a field in a form posted as pairs (repeated fields included), trimmed; empty
+/// when absent.
+pub(crate) fn form_value(pairs: &[(String, String)], key: &str) -> String {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
+}
+
+/// Every value of a repeated field (`symptom=fever&symptom=cough`), trimmed.
+pub(crate) fn form_values(pairs: &[(String, String)], key: &str) -> Vec<String> {
+    pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned()).collect()
+}
+
 impl FormError {
     /// Translates an error.
     pub fn of(t: &Texts, e: &AppError) -> Self {

@@ -13,7 +13,7 @@ use vaora_domain::{CheckpointId, UserId};
 
 use super::account::{Choice, units};
 use super::checkin::vn_time;
-use super::{FormError, Nav, PageCtx, error_page};
+use super::{FormError, Nav, PageCtx, error_page, form_value, form_values};
 use crate::AppState;
 use crate::i18n::Texts;
 
@@ -35,8 +35,7 @@ struct Fields {
 
 impl Fields {
     fn of(pairs: &[(String, String)]) -> Self {
-        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
-        let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).collect();
+        let get = |k: &str| form_value(pairs, k);
         Self {
             client_id: get("client_id"),
             full_name: get("full_name"),
@@ -47,7 +46,7 @@ impl Fields {
             province: get("province"),
             ward: get("ward"),
             street: get("street"),
-            symptoms: all("symptom"),
+            symptoms: form_values(pairs, "symptom"),
             contacts: ["contact_confirmed_case", "contact_suspected_case", "contact_outbreak_area"]
                 .iter()
                 .filter(|c| get(c) == "1")
@@ -121,7 +120,7 @@ pub(super) async fn register(
     };
     let f = Fields::of(&pairs);
     // Without JavaScript, choosing a province and asking for its wards comes back here.
-    if pairs.iter().any(|(k, v)| k == "action" && v == "load_wards") {
+    if form_value(&pairs, "action") == "load_wards" {
         return form_page(ctx, point, f, FormError::default());
     }
     let answers = match super::health::answers_of(&pairs) {
@@ -131,7 +130,7 @@ pub(super) async fn register(
             return form_page(ctx, point, f, error);
         }
     };
-    if !pairs.iter().any(|(k, v)| k == "confirmed" && v == "1") {
+    if form_value(&pairs, "confirmed") != "1" {
         let e = vaora_app::AppError::invalid("declaration_pledge", "confirm that the declaration is true")
             .with_details(serde_json::json!({ "field": "confirmed" }));
         let error = FormError::of(&ctx.t, &e);
