@@ -70,7 +70,14 @@ test("every screen fits a 360 px phone in Vietnamese and in English, with nothin
     checker: vaora.accounts.checker,
     office: vaora.accounts.agency_admin,
     province: vaora.accounts.province_admin,
+    guardian: vaora.accounts.citizen,
   };
+  // The demo citizen declares for a child and an elderly parent.
+  const guardianToken = await vaora.token(vaora.accounts.citizen.phone, vaora.accounts.citizen.password);
+  const me = (await vaora.api("GET", "/api/v1/me", guardianToken)).id;
+  const dependants = (await vaora.api("GET", "/api/v1/dependants", guardianToken)).map((d) => d.id);
+  assert.equal(dependants.length, 2, "the demo has a family");
+  const family = [me, ...dependants];
   // [name, account, path or action]
   const screens = [
     ["home", "nobody", "/"],
@@ -91,6 +98,18 @@ test("every screen fits a 360 px phone in Vietnamese and in English, with nothin
     ["checker-pick", "checker", "/check"],
     ["checker", "checker", `/check/${checkpoint}`],
     ["walk-in", "checker", `/check/${checkpoint}/walk-in`],
+    ["checker-family-answer", "checker", async (page) => {
+      const pass = await vaora.api("POST", `/api/v1/passes?members=${family.join(",")}`, guardianToken);
+      await page.goto(`${vaora.base}/check/${checkpoint}`);
+      await page.fill("#code", pass.code);
+      await page.press("#code", "Enter");
+      await page.waitForSelector(".answer-members li");
+    }],
+    ["family", "guardian", "/family"],
+    ["family-add", "guardian", "/family/add"],
+    ["dependant-pass", "guardian", `/pass?for=${dependants[0]}`],
+    ["family-pass", "guardian", `/pass?${family.map((id) => `member=${id}`).join("&")}`],
+    ["declare-for", "guardian", `/declare?for=${dependants[1]}`],
     ["agencies", "office", "/agencies"],
     ["agency", "office", `/agencies/${agency}`],
     ["roster", "office", `/agencies/${agency}/roster`],

@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use vaora_domain::codes::{
-    CardCode, CodeError, CodeKind, MAX_PASS_SECONDS, PassClaims, Pseudonym, UnverifiedPass, UnverifiedVenue,
-    VenueClaims, sign_pass, sign_venue,
+    CardCode, CodeError, CodeKind, FamilyClaims, MAX_PASS_SECONDS, PassClaims, Pseudonym, UnverifiedFamilyPass,
+    UnverifiedPass, UnverifiedVenue, VenueClaims, sign_family_pass, sign_pass, sign_venue,
 };
 use vaora_domain::person::FullName;
 use vaora_domain::role::Grant;
@@ -104,6 +104,33 @@ pub struct ScanResult {
     pub resubmitted: bool,
     /// When it was scanned.
     pub scanned_at: Timestamp,
+    /// For a family pass, each member checked in, with their own answer (the answer above is the
+    /// worst of theirs); empty for any other code.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberResult>,
+}
+
+/// One member of a family checked in by a family pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberResult {
+    /// Their slot in the family (0 the pass holder).
+    pub slot: u8,
+    /// Their colour, reason and display name.
+    #[serde(flatten)]
+    pub answer: ScanAnswer,
+    /// Their visit.
+    pub visit_id: Option<i64>,
+}
+
+/// Whose pass to issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PassFor {
+    /// The signed-in person's own.
+    Own,
+    /// One of their dependants'.
+    Dependant(UserId),
+    /// A family pass for these members (the person themselves and any of their dependants).
+    Family(Vec<UserId>),
 }
 
 /// A printed card just issued; its code is shown once, to print.
@@ -137,19 +164,27 @@ impl std::fmt::Debug for PassSigner {
 }
 
 impl PassSigner {
-    /// A pass valid from `from` until `until` (Unix seconds), with a fresh nonce.
-    pub fn sign(&self, from: i64, until: i64) -> Result<String, AppError> {
+    fn claims(&self, from: i64, until: i64) -> Result<PassClaims, AppError> {
         let mut nonce = [0u8; 8];
         nonce[..6].copy_from_slice(&self.tag);
         rand::rngs::OsRng.fill_bytes(&mut nonce[6..]);
-        let claims = PassClaims {
+        Ok(PassClaims {
             pseudonym: self.pseudonym,
             issued_at: u32::try_from(from).map_err(AppError::internal)?,
             expires_at: u32::try_from(until).map_err(AppError::internal)?,
             nonce,
             key_id: self.key_id,
-        };
-        Ok(sign_pass(&claims, &self.key))
+        })
+    }
+
+    /// A pass valid from `from` until `until` (Unix seconds), with a fresh nonce.
+    pub fn sign(&self, from: i64, until: i64) -> Result<String, AppError> {
+        Ok(sign_pass(&self.claims(from, until)?, &self.key))
+    }
+
+    /// A family pass for the members in `members` (bit 0 the holder, bit *n* slot *n*).
+    pub fn sign_family(&self, from: i64, until: i64, members: u16) -> Result<String, AppError> {
+        Ok(sign_family_pass(&FamilyClaims { pass: self.claims(from, until)?, members }, &self.key))
     }
 }
 
@@ -192,29 +227,58 @@ impl App {
     /// A fresh pass for the signed-in person, valid for a minute (the pass screen refreshes it
     /// every 30 s). It dies with the session it was issued to.
     pub async fn issue_pass(&self, actor: &Actor) -> Result<IssuedPass, AppError> {
+        self.issue_pass_for(actor, &PassFor::Own).await
+    }
+
+    /// A fresh pass for the signed-in person, one of their dependants, or a family pass for
+    /// several of them, valid for a minute. It dies with the session it was issued to.
+    pub async fn issue_pass_for(&self, actor: &Actor, whose: &PassFor) -> Result<IssuedPass, AppError> {
         let now = secs(self.now());
-        self.sign_passes(actor, &[(now, now + i64::from(MAX_PASS_SECONDS))]).await.map(|mut v| v.remove(0))
+        self.sign_passes(actor, whose, &[(now, now + i64::from(MAX_PASS_SECONDS))]).await.map(|mut v| v.remove(0))
     }
 
     /// Passes for offline display: one per minute for the next `hours` (at most 24), each valid
     /// only in its own minute, all tied to this session.
     pub async fn issue_pass_batch(&self, actor: &Actor, hours: u32) -> Result<Vec<IssuedPass>, AppError> {
+        self.issue_pass_batch_for(actor, &PassFor::Own, hours).await
+    }
+
+    /// Offline passes (see [`App::issue_pass_batch`]) for the person, a dependant or a family.
+    pub async fn issue_pass_batch_for(
+        &self,
+        actor: &Actor,
+        whose: &PassFor,
+        hours: u32,
+    ) -> Result<Vec<IssuedPass>, AppError> {
         if !(1..=24).contains(&hours) {
             return Err(AppError::invalid("invalid_batch_hours", "a batch covers 1 to 24 hours"));
         }
         let minute = secs(self.now()).div_euclid(60) * 60;
         let windows: Vec<(i64, i64)> =
             (0..i64::from(hours) * 60).map(|m| (minute + m * 60, minute + m * 60 + 60)).collect();
-        self.sign_passes(actor, &windows).await
+        self.sign_passes(actor, whose, &windows).await
     }
 
-    async fn sign_passes(&self, actor: &Actor, windows: &[(i64, i64)]) -> Result<Vec<IssuedPass>, AppError> {
-        let signer = self.pass_signer(actor).await?;
+    async fn sign_passes(
+        &self,
+        actor: &Actor,
+        whose: &PassFor,
+        windows: &[(i64, i64)],
+    ) -> Result<Vec<IssuedPass>, AppError> {
+        let (holder, members) = match whose {
+            PassFor::Own => (actor.user_id, None),
+            PassFor::Dependant(user) => (self.dependant_of(actor, *user).await?.user_id, None),
+            PassFor::Family(users) => (actor.user_id, Some(self.family_mask(actor, users).await?)),
+        };
+        let signer = self.signer_for(actor, holder).await?;
         windows
             .iter()
             .map(|(from, until)| {
                 Ok(IssuedPass {
-                    code: signer.sign(*from, *until)?,
+                    code: match members {
+                        None => signer.sign(*from, *until)?,
+                        Some(mask) => signer.sign_family(*from, *until, mask)?,
+                    },
                     valid_from: Timestamp(from * 1000),
                     valid_until: Timestamp(until * 1000),
                 })
@@ -226,9 +290,15 @@ impl App {
     /// The server uses it to issue passes; `vaora bench checkins` uses it to sign fresh passes as
     /// fast as a load generator needs them.
     pub async fn pass_signer(&self, actor: &Actor) -> Result<PassSigner, AppError> {
+        self.signer_for(actor, actor.user_id).await
+    }
+
+    /// Signs passes of `holder` (the actor or one of their dependants, already checked) tied to
+    /// the actor's session.
+    async fn signer_for(&self, actor: &Actor, holder: UserId) -> Result<PassSigner, AppError> {
         let mut fresh = [0u8; 10];
         rand::rngs::OsRng.fill_bytes(&mut fresh);
-        let pseudonym = self.store.pseudonym_of(actor.user_id, &fresh).await?;
+        let pseudonym = self.store.pseudonym_of(holder, &fresh).await?;
         let pseudonym: [u8; 10] =
             pseudonym.try_into().map_err(|_| AppError::internal("a pseudonym is not 10 bytes"))?;
         let mut fresh_tag = [0u8; 6];
@@ -436,9 +506,9 @@ impl App {
     /// A checker (or kiosk) scans a pass or card at a checkpoint they are assigned to.
     pub async fn scan(&self, actor: &Actor, request: ScanRequest) -> Result<ScanResult, AppError> {
         let cp = self.checkpoint_for_checker(actor, request.checkpoint_id).await?;
-        let write = self.prepare_scan(actor, &cp, &request).await?;
-        let outcome = self.store.record_scans(vec![write]).await?.remove(0);
-        Ok(result_of(request.client_id, outcome))
+        let prepared = self.prepare_scan(actor, &cp, &request).await?;
+        let outcomes = self.store.record_scans(prepared.writes.clone()).await?;
+        prepared.result(request.client_id, outcomes)
     }
 
     /// Scans queued on a device, with their original times; each gets its own answer or error.
@@ -451,7 +521,7 @@ impl App {
         if requests.len() > MAX_BATCH {
             return Err(AppError::invalid("batch_too_large", format!("at most {MAX_BATCH} scans per batch")));
         }
-        let mut prepared: Vec<Result<ScanWrite, AppError>> = Vec::with_capacity(requests.len());
+        let mut prepared: Vec<Result<Prepared, AppError>> = Vec::with_capacity(requests.len());
         let mut checkpoints: std::collections::HashMap<CheckpointId, Result<CheckpointRecord, AppError>> =
             Default::default();
         for r in &requests {
@@ -465,17 +535,16 @@ impl App {
             };
             prepared.push(item);
         }
-        let writes: Vec<ScanWrite> = prepared.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+        let writes: Vec<ScanWrite> =
+            prepared.iter().filter_map(|p| p.as_ref().ok()).flat_map(|p| p.writes.iter().cloned()).collect();
         let mut outcomes = self.store.record_scans(writes).await?.into_iter();
         Ok(requests
             .into_iter()
             .zip(prepared)
-            .map(|(r, p)| match p {
-                Ok(_) => outcomes
-                    .next()
-                    .map(|o| result_of(r.client_id, o))
-                    .ok_or_else(|| AppError::internal("a scan outcome is missing")),
-                Err(e) => Err(e),
+            .map(|(r, p)| {
+                let p = p?;
+                let mine: Vec<ScanOutcome> = outcomes.by_ref().take(p.writes.len()).collect();
+                p.result(r.client_id, mine)
             })
             .collect())
     }
@@ -558,7 +627,7 @@ impl App {
     }
 
     /// Judges a scanned code at its scan time and builds what the store records.
-    async fn prepare_scan(&self, actor: &Actor, cp: &CheckpointRecord, r: &ScanRequest) -> Result<ScanWrite, AppError> {
+    async fn prepare_scan(&self, actor: &Actor, cp: &CheckpointRecord, r: &ScanRequest) -> Result<Prepared, AppError> {
         check_client_id(&r.client_id)?;
         let now = self.now();
         let at = r.scanned_at.unwrap_or(now);
@@ -611,10 +680,31 @@ impl App {
                     },
                 };
             }
+            Some(CodeKind::Family) => {
+                write.kind = "family";
+                match self.judge_family(&r.code, at).await? {
+                    Ok((holder, members)) => {
+                        let mut writes = Vec::with_capacity(members.len());
+                        let mut slots = Vec::with_capacity(members.len());
+                        for m in members {
+                            writes.push(ScanWrite {
+                                client_id: format!("{}.{}", r.client_id, m.slot),
+                                user_id: Some(m.user),
+                                pass_digest: Some(m.digest),
+                                answer: self.admitted(m.user, Some(m.name), at).await?,
+                                ..write.clone()
+                            });
+                            slots.push(m.slot);
+                        }
+                        return Ok(Prepared { writes, family: Some(FamilyScan { holder, slots }) });
+                    }
+                    Err(reason) => write.answer = red(reason, None),
+                }
+            }
             Some(CodeKind::Venue) => write.answer = red("not_a_personal_code", None),
             None => {}
         }
-        Ok(write)
+        Ok(Prepared { writes: vec![write], family: None })
     }
 
     /// The answer for a person whose code is valid: their health status at `at`, naming the rule
@@ -635,25 +725,70 @@ impl App {
         })
     }
 
-    /// A pass's verdict at `at`: the holder, or the reason it is refused.
+    /// A pass's verdict at `at`: the holder, or the reason it is refused. A dependant's pass is
+    /// shown from their guardian's session.
     async fn judge_pass(
         &self,
         code: &str,
         at: Timestamp,
     ) -> Result<Result<(UserId, String, Vec<u8>), &'static str>, AppError> {
-        let kind = CodeKind::Pass;
         let pass = match UnverifiedPass::parse(code) {
             Ok(p) => p,
-            Err(e) => return Ok(Err(e.code(kind))),
+            Err(e) => return Ok(Err(e.code(CodeKind::Pass))),
         };
-        let c = pass.claims;
+        Ok(self.judge_claims(&pass.claims, pass.signed(), at, true).await?.map(|(u, n)| (u, n, pass.digest().to_vec())))
+    }
+
+    /// A family pass's verdict at `at`: its holder's display name and the members it checks in,
+    /// or the reason it is refused. Only the holder's own session shows one.
+    async fn judge_family(
+        &self,
+        code: &str,
+        at: Timestamp,
+    ) -> Result<Result<(String, Vec<FamilyMember>), &'static str>, AppError> {
+        let pass = match UnverifiedFamilyPass::parse(code) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e.code(CodeKind::Family))),
+        };
+        let (holder, holder_name) = match self.judge_claims(&pass.claims.pass, pass.signed(), at, false).await? {
+            Ok(h) => h,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let dependants = if pass.claims.members > 1 { self.store.dependants_of(holder).await? } else { Vec::new() };
+        let mut members = Vec::new();
+        for slot in pass.claims.slots() {
+            let member = if slot == 0 {
+                Some((holder, holder_name.clone()))
+            } else {
+                dependants.iter().find(|d| d.slot == slot).map(|d| (d.user_id, display_name(&d.full_name)))
+            };
+            if let Some((user, name)) = member {
+                members.push(FamilyMember { slot, user, name, digest: pass.digest(slot).to_vec() });
+            }
+        }
+        if members.is_empty() {
+            return Ok(Err("pass_unknown_holder"));
+        }
+        Ok(Ok((holder_name, members)))
+    }
+
+    /// Checks a pass's key, signature, validity time and session at `at`: its holder and their
+    /// display name, or why it is refused. `guardian_may_show`: a dependant's pass counts when the
+    /// session it was issued to is their guardian's.
+    async fn judge_claims(
+        &self,
+        c: &PassClaims,
+        (message, signature): (Vec<u8>, ed25519_dalek::Signature),
+        at: Timestamp,
+        guardian_may_show: bool,
+    ) -> Result<Result<(UserId, String), &'static str>, AppError> {
+        let kind = CodeKind::Pass;
         let Some(key) = self.key_by_id(c.key_id, Purpose::Pass).await? else {
             return Ok(Err(CodeError::UnknownKey.code(kind)));
         };
         if !key.accepts(Timestamp(i64::from(c.issued_at) * 1000), at, PASS_TOLERANCE_SECONDS * 1000) {
             return Ok(Err(CodeError::UnknownKey.code(kind)));
         }
-        let (message, signature) = pass.signed();
         if !self.verifier.verify(message, signature, key.verifying).await {
             return Ok(Err(CodeError::BadSignature.code(kind)));
         }
@@ -663,10 +798,14 @@ impl App {
         let Some((user, full_name)) = self.holder_of(&c.pseudonym.0).await? else {
             return Ok(Err("pass_unknown_holder"));
         };
-        if self.tag_owner(&c.session_tag(), at).await? != Some(user) {
-            return Ok(Err("pass_session_ended"));
+        let owner = self.tag_owner(&c.session_tag(), at).await?;
+        if owner != Some(user) {
+            let shown_by_guardian = guardian_may_show && owner.is_some() && self.guardian_of(user).await? == owner;
+            if !shown_by_guardian {
+                return Ok(Err("pass_session_ended"));
+            }
         }
-        Ok(Ok((user, display_name(&full_name), pass.digest().to_vec())))
+        Ok(Ok((user, display_name(&full_name))))
     }
 
     /// Issues a printed card to a person (officers), revoking their earlier card.
@@ -746,6 +885,78 @@ pub(crate) fn result_of(client_id: String, o: ScanOutcome) -> ScanResult {
         visit_id: o.visit_id,
         resubmitted: o.resubmitted,
         scanned_at: o.scanned_at,
+        members: Vec::new(),
+    }
+}
+
+/// A member of a valid family pass, before their visit is recorded.
+struct FamilyMember {
+    slot: u8,
+    user: UserId,
+    name: String,
+    digest: Vec<u8>,
+}
+
+/// A family pass's members, to put their answers together.
+#[derive(Debug, Clone)]
+struct FamilyScan {
+    holder: String,
+    slots: Vec<u8>,
+}
+
+/// What one scanned code becomes: one write, or one per member of a family pass (each with its
+/// own client id, `<client id>.<slot>`, so that a resubmission records none of them twice).
+#[derive(Debug, Clone)]
+struct Prepared {
+    writes: Vec<ScanWrite>,
+    family: Option<FamilyScan>,
+}
+
+fn colour_rank(colour: &str) -> u8 {
+    match colour {
+        "green" => 0,
+        "amber" => 1,
+        _ => 2,
+    }
+}
+
+impl Prepared {
+    fn result(&self, client_id: String, outcomes: Vec<ScanOutcome>) -> Result<ScanResult, AppError> {
+        if outcomes.len() != self.writes.len() {
+            return Err(AppError::internal("a scan outcome is missing"));
+        }
+        let Some(family) = &self.family else {
+            return Ok(result_of(
+                client_id,
+                outcomes.into_iter().next().ok_or_else(|| AppError::internal("no outcome"))?,
+            ));
+        };
+        let resubmitted = outcomes.iter().all(|o| o.resubmitted);
+        let scanned_at = outcomes.iter().map(|o| o.scanned_at).min().unwrap_or(self.writes[0].scanned_at);
+        let members: Vec<MemberResult> = family
+            .slots
+            .iter()
+            .zip(outcomes)
+            .map(|(slot, o)| MemberResult { slot: *slot, answer: o.answer, visit_id: o.visit_id })
+            .collect();
+        let worst = members
+            .iter()
+            .max_by_key(|m| colour_rank(&m.answer.colour))
+            .ok_or_else(|| AppError::internal("a family pass with no member"))?;
+        Ok(ScanResult {
+            client_id,
+            answer: ScanAnswer {
+                colour: worst.answer.colour.clone(),
+                reason: worst.answer.reason.clone(),
+                display_name: Some(family.holder.clone()),
+                rule: worst.answer.rule.clone(),
+                declared_until: None,
+            },
+            visit_id: members[0].visit_id,
+            resubmitted,
+            scanned_at,
+            members,
+        })
     }
 }
 
@@ -780,7 +991,7 @@ pub struct ScanPoint {
 pub struct OfflineVerdict {
     /// Whether the code is valid now.
     pub valid: bool,
-    /// `pass` or `venue`.
+    /// `pass`, `family`, `card` or `venue`.
     pub kind: Option<CodeKind>,
     /// Why not, as a stable code.
     pub error: Option<String>,
@@ -794,6 +1005,18 @@ pub struct OfflineVerdict {
     pub valid_until: Option<String>,
     /// A venue code's checkpoint.
     pub checkpoint_id: Option<i64>,
+}
+
+/// A personal or family pass's claims and what its signature covers.
+#[allow(clippy::type_complexity)]
+fn offline_pass(code: &str, kind: CodeKind) -> Result<(PassClaims, (Vec<u8>, ed25519_dalek::Signature)), CodeError> {
+    if kind == CodeKind::Family {
+        let p = UnverifiedFamilyPass::parse(code)?;
+        Ok((p.claims.pass, p.signed()))
+    } else {
+        let p = UnverifiedPass::parse(code)?;
+        Ok((p.claims, p.signed()))
+    }
 }
 
 /// Verifies a pass or venue code with a published key set, with no server: signature, key
@@ -825,15 +1048,16 @@ pub fn verify_offline(code: &str, keys: &crate::keys::KeySet, now: Timestamp) ->
         })
     };
     match v.kind {
-        Some(CodeKind::Pass) => {
-            let kind = CodeKind::Pass;
-            let result = UnverifiedPass::parse(code).and_then(|p| {
-                v.kid = Some(p.claims.key_id);
-                let key = key_for(p.claims.key_id, Purpose::Pass).ok_or(CodeError::UnknownKey)?;
-                if !signed_in_window(keys, p.claims.key_id, i64::from(p.claims.issued_at) * 1000) {
+        Some(kind @ (CodeKind::Pass | CodeKind::Family)) => {
+            let result = offline_pass(code, kind).and_then(|(claims, signed)| {
+                v.kid = Some(claims.key_id);
+                let key = key_for(claims.key_id, Purpose::Pass).ok_or(CodeError::UnknownKey)?;
+                if !signed_in_window(keys, claims.key_id, i64::from(claims.issued_at) * 1000) {
                     return Err(CodeError::UnknownKey);
                 }
-                let c = p.verify(&key)?;
+                let (message, signature) = signed;
+                ed25519_dalek::Verifier::verify(&key, &message, &signature).map_err(|_| CodeError::BadSignature)?;
+                let c = claims;
                 v.pseudonym = Some(c.pseudonym.to_hex());
                 v.valid_from = Some(Timestamp(i64::from(c.issued_at) * 1000).to_rfc3339());
                 v.valid_until = Some(Timestamp(i64::from(c.expires_at) * 1000).to_rfc3339());

@@ -389,6 +389,34 @@ impl App {
             self.register_with(registration(&p, &staff_password, &mut street_rng), &meta, Some(staff_hash.clone()))
                 .await?;
         }
+        // The citizen declares for two dependants: a child and an elderly parent, who has declared.
+        let (_, citizen_id, citizen) = &role_people[4];
+        let guardian = Actor { user_id: *citizen_id, session_id: SessionId(0), grants: Vec::new(), meta: meta.clone() };
+        let family_name = citizen.full_name.split_whitespace().next().unwrap_or("Nguyễn").to_owned();
+        for (relation, min_age, max_age) in [("child", 6, 12), ("parent", 70, 85)] {
+            let p = people.person(min_age, max_age);
+            let given: Vec<&str> = p.full_name.split_whitespace().skip(1).collect();
+            let full_name =
+                if relation == "child" { format!("{family_name} {}", given.join(" ")) } else { p.full_name.clone() };
+            let d = self
+                .add_dependant(
+                    &guardian,
+                    crate::dependants::NewDependant {
+                        full_name,
+                        birth_date: p.birth_date.clone(),
+                        sex: p.sex.as_str().to_owned(),
+                        cccd: Some(p.cccd.clone()),
+                        cmnd: None,
+                        relation: relation.to_owned(),
+                        address_unit: citizen.ward.clone(),
+                        address_street: String::new(),
+                    },
+                )
+                .await?;
+            if relation == "parent" {
+                self.declare_for(&guardian, d.user_id, Answers::default()).await?;
+            }
+        }
         let _: UserId = admin_id;
         Ok(DemoSummary { accounts, staff, staff_with_accounts, declared, visitors, checkpoints: checkpoints.len() })
     }

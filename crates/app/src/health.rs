@@ -128,10 +128,14 @@ impl App {
     /// The signed-in person's own declarations of the last `days` days (at most the retention
     /// period), newest first, with their answers.
     pub async fn my_declarations(&self, actor: &Actor, days: i64) -> Result<Vec<DeclarationView>, AppError> {
+        self.declarations_of_user(actor.user_id, days).await
+    }
+
+    /// `user`'s declarations of the last `days` days (no access check: for the callers above).
+    pub(crate) async fn declarations_of_user(&self, user: UserId, days: i64) -> Result<Vec<DeclarationView>, AppError> {
         let days = days.clamp(1, self.settings.retention_days);
         let now = self.now();
-        let records =
-            self.store.declarations_of(actor.user_id, now.plus_seconds(-days * 86_400), now.plus_seconds(1)).await?;
+        let records = self.store.declarations_of(user, now.plus_seconds(-days * 86_400), now.plus_seconds(1)).await?;
         records
             .iter()
             .map(|d| {

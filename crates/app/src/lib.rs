@@ -11,6 +11,7 @@ pub mod checkins;
 pub mod clock;
 pub mod crypto;
 pub mod demo;
+pub mod dependants;
 pub mod error;
 pub mod health;
 pub mod keys;

@@ -104,7 +104,8 @@ pub struct AuditFilter {
 /// A new account, with its identifiers already sealed and hashed by the use case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
-    /// `account` (signs in) or `walk_in` (registered at a gate by a checker, no password).
+    /// `account` (signs in), `walk_in` (registered at a gate by a checker, no password) or
+    /// `dependant` (declared and checked in for by a guardian, no password).
     pub kind: &'static str,
     /// Sealed E.164 phone number (an account always has one).
     pub phone_sealed: Option<Vec<u8>>,
@@ -145,7 +146,7 @@ pub struct NewUser {
 pub struct UserRecord {
     /// Id.
     pub id: UserId,
-    /// `account` or `walk_in`.
+    /// `account`, `walk_in` or `dependant`.
     pub kind: String,
     /// Sealed phone (a walk-in may have none).
     pub phone_sealed: Option<Vec<u8>>,
@@ -359,7 +360,7 @@ pub struct RecentScan {
     pub checkpoint_name: String,
     /// When it was scanned.
     pub scanned_at: Timestamp,
-    /// `pass`, `card` or `unknown` (a self check-in is a `pass` sent by the person).
+    /// `pass`, `family`, `card`, `walk_in`, `self` or `unknown`.
     pub kind: String,
     /// Green, amber or red.
     pub colour: String,
@@ -581,10 +582,49 @@ pub trait HealthStore: Send + Sync {
     ) -> StoreResult<i64>;
 }
 
+/// A dependant as their guardian sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependantRecord {
+    /// Their record.
+    pub user_id: UserId,
+    /// Their guardian.
+    pub guardian_id: UserId,
+    /// Their number among the guardian's dependants, 1 to 15 (a family pass names members by it).
+    pub slot: u8,
+    /// How they are related to the guardian (`child`, `parent`, …).
+    pub relation: String,
+    /// Full name.
+    pub full_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// `male` / `female`.
+    pub sex: String,
+    /// When added.
+    pub added_at: Timestamp,
+}
+
+/// Dependants: people a relative declares and checks in for.
+#[async_trait]
+pub trait DependantStore: Send + Sync {
+    /// Creates a dependant (`user.kind` is `dependant`) in the guardian's lowest free slot, with
+    /// its audit entry, in one transaction. `Conflict("dependants_full")` when all 15 are taken.
+    async fn create_dependant(
+        &self,
+        guardian: UserId,
+        user: NewUser,
+        relation: &str,
+        audit: AuditRecord,
+    ) -> StoreResult<DependantRecord>;
+    /// A guardian's dependants, by slot.
+    async fn dependants_of(&self, guardian: UserId) -> StoreResult<Vec<DependantRecord>>;
+    /// A dependant's record, if `user` is one.
+    async fn dependant(&self, user: UserId) -> StoreResult<Option<DependantRecord>>;
+}
+
 /// Everything a use case may need from storage.
 #[async_trait]
 pub trait Store:
-    AccountStore + OrgStore + AuditStore + CheckinStore + HealthStore + std::fmt::Debug + Send + Sync
+    AccountStore + OrgStore + AuditStore + CheckinStore + HealthStore + DependantStore + std::fmt::Debug + Send + Sync
 {
     /// Answers if the database answers.
     async fn ping(&self) -> StoreResult<()>;
@@ -676,7 +716,7 @@ pub struct ScanWrite {
     pub scanned_at: Timestamp,
     /// When the server received it.
     pub received_at: Timestamp,
-    /// `pass`, `card`, `self` or `unknown`.
+    /// `pass`, `family` (one member of a family pass), `card`, `walk_in`, `self` or `unknown`.
     pub kind: &'static str,
     /// Identifies the exact pass, for "already used".
     pub pass_digest: Option<Vec<u8>>,

@@ -109,7 +109,7 @@ enum PassCommand {
     /// Verify a pass or venue code offline, as a third-party kiosk would, and print the verdict as
     /// JSON (exit code 1 when it is not valid).
     Verify {
-        /// The scanned text (`VP1…`, `VV1…` or a venue URL).
+        /// The scanned text (`VP1…`, `VF1…`, `VV1…` or a venue URL).
         code: String,
         /// The published keys: a URL (`…/.well-known/vaora-keys.json`) or a file.
         #[arg(long)]

@@ -1,5 +1,5 @@
-//! The codes vaora puts in QR images: personal passes (`VP1…`), printed cards (`VC1…`) and venue
-//! codes (`VV1…`, inside a URL). The byte layouts are documented in `docs/formats.md`.
+//! The codes vaora puts in QR images: personal passes (`VP1…`), family passes (`VF1…`), printed
+//! cards (`VC1…`) and venue codes (`VV1…`, inside a URL). The byte layouts are documented in `docs/formats.md`.
 //!
 //! Every code is uppercase base32 (RFC 4648, no padding) behind a three-character prefix, so that it
 //! fits a QR code's compact alphanumeric mode and survives being typed by a keyboard-wedge scanner.
@@ -13,6 +13,8 @@ use thiserror::Error;
 
 /// Prefix of a personal pass, version 1.
 pub const PASS_PREFIX: &str = "VP1";
+/// Prefix of a family pass, version 1: one holder's pass naming which of their household it checks in.
+pub const FAMILY_PREFIX: &str = "VF1";
 /// Prefix of a printed card, version 1.
 pub const CARD_PREFIX: &str = "VC1";
 /// Prefix of a venue code, version 1.
@@ -23,6 +25,7 @@ pub const MAX_PASS_SECONDS: u32 = 60;
 
 const SIG_LEN: usize = 64;
 const PASS_BODY_LEN: usize = 10 + 4 + 4 + 8 + 2;
+const FAMILY_BODY_LEN: usize = PASS_BODY_LEN + 2;
 const VENUE_BODY_LEN: usize = 8 + 4 + 2;
 const CARD_SECRET_LEN: usize = 20;
 /// Anything longer is refused before decoding (a QR code holds at most a few kilobytes).
@@ -31,6 +34,10 @@ const MAX_INPUT: usize = 512;
 /// Domain-separation labels: a signature over one kind of code never verifies as another kind.
 const PASS_LABEL: &[u8] = b"vaora/pass/v1\0";
 const VENUE_LABEL: &[u8] = b"vaora/venue/v1\0";
+const FAMILY_LABEL: &[u8] = b"vaora/family/v1\0";
+
+/// The highest member slot a family pass can name: slot 0 is the holder, slots 1–15 their dependants.
+pub const MAX_FAMILY_SLOT: u8 = 15;
 
 /// Why a code was refused. Each has its own stable code (see [`CodeError::code`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -64,6 +71,8 @@ impl CodeError {
         use CodeError::*;
         use CodeKind::*;
         match (kind, self) {
+            // A family pass is a pass: the gate shows the same reasons.
+            (Family, e) => e.code(Pass),
             (Pass, Garbled) => "pass_garbled",
             (Pass, Truncated) => "pass_truncated",
             (Pass, UnknownVersion) => "pass_unknown_version",
@@ -90,6 +99,8 @@ impl CodeError {
 pub enum CodeKind {
     /// A personal pass (`VP1…`).
     Pass,
+    /// A family pass (`VF1…`).
+    Family,
     /// A printed card (`VC1…`).
     Card,
     /// A venue code (`VV1…`).
@@ -106,6 +117,8 @@ impl CodeKind {
         let upper = t.to_ascii_uppercase();
         if upper.starts_with(PASS_PREFIX) {
             Some(Self::Pass)
+        } else if upper.starts_with(FAMILY_PREFIX) {
+            Some(Self::Family)
         } else if upper.starts_with(CARD_PREFIX) {
             Some(Self::Card)
         } else if upper.starts_with(VENUE_PREFIX) || venue_part(t).is_some() {
@@ -241,6 +254,36 @@ pub struct UnverifiedPass {
     signature: [u8; SIG_LEN],
 }
 
+/// Reads the claims a pass body starts with, refusing a validity longer than a minute.
+fn pass_claims(body: &[u8]) -> Result<PassClaims, CodeError> {
+    let be4 = |i: usize| u32::from_be_bytes([body[i], body[i + 1], body[i + 2], body[i + 3]]);
+    let mut pseudonym = [0u8; 10];
+    pseudonym.copy_from_slice(&body[..10]);
+    let mut nonce = [0u8; 8];
+    nonce.copy_from_slice(&body[18..26]);
+    let claims = PassClaims {
+        pseudonym: Pseudonym(pseudonym),
+        issued_at: be4(10),
+        expires_at: be4(14),
+        nonce,
+        key_id: u16::from_be_bytes([body[26], body[27]]),
+    };
+    if claims.expires_at <= claims.issued_at || claims.expires_at - claims.issued_at > MAX_PASS_SECONDS {
+        return Err(CodeError::Garbled);
+    }
+    Ok(claims)
+}
+
+/// Identifies one pass: issue time first, so that the passes being scanned now sit together at
+/// the end of an index over digests (recording one touches a few hot pages, not a random one).
+fn pass_digest(c: &PassClaims) -> [u8; 22] {
+    let mut d = [0u8; 22];
+    d[..4].copy_from_slice(&c.issued_at.to_be_bytes());
+    d[4..14].copy_from_slice(&c.pseudonym.0);
+    d[14..22].copy_from_slice(&c.nonce);
+    d
+}
+
 impl UnverifiedPass {
     /// Decodes a scanned pass (case and surrounding spaces do not matter).
     pub fn parse(input: &str) -> Result<Self, CodeError> {
@@ -249,21 +292,7 @@ impl UnverifiedPass {
         body.copy_from_slice(&bytes[..PASS_BODY_LEN]);
         let mut signature = [0u8; SIG_LEN];
         signature.copy_from_slice(&bytes[PASS_BODY_LEN..]);
-        let be4 = |i: usize| u32::from_be_bytes([body[i], body[i + 1], body[i + 2], body[i + 3]]);
-        let mut pseudonym = [0u8; 10];
-        pseudonym.copy_from_slice(&body[..10]);
-        let mut nonce = [0u8; 8];
-        nonce.copy_from_slice(&body[18..26]);
-        let claims = PassClaims {
-            pseudonym: Pseudonym(pseudonym),
-            issued_at: be4(10),
-            expires_at: be4(14),
-            nonce,
-            key_id: u16::from_be_bytes([body[26], body[27]]),
-        };
-        if claims.expires_at <= claims.issued_at || claims.expires_at - claims.issued_at > MAX_PASS_SECONDS {
-            return Err(CodeError::Garbled);
-        }
+        let claims = pass_claims(&body)?;
         Ok(Self { claims, body, signature })
     }
 
@@ -281,13 +310,90 @@ impl UnverifiedPass {
     }
 
     /// Identifies this exact pass (for "already used"): issue time, pseudonym and the whole nonce.
-    /// The issue time comes first so that the passes being scanned now sit together at the end of
-    /// an index over digests: recording one touches a few hot pages, not a random one.
     pub fn digest(&self) -> [u8; 22] {
-        let mut d = [0u8; 22];
-        d[..4].copy_from_slice(&self.claims.issued_at.to_be_bytes());
-        d[4..14].copy_from_slice(&self.claims.pseudonym.0);
-        d[14..22].copy_from_slice(&self.claims.nonce);
+        pass_digest(&self.claims)
+    }
+}
+
+/// What a family pass says: a pass of its holder, and which members of the holder's household it
+/// checks in (bit 0 the holder, bit *n* the dependant in slot *n*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FamilyClaims {
+    /// The holder's pass.
+    pub pass: PassClaims,
+    /// The members, one bit per slot; never zero.
+    pub members: u16,
+}
+
+impl FamilyClaims {
+    fn body(&self) -> [u8; FAMILY_BODY_LEN] {
+        let mut b = [0u8; FAMILY_BODY_LEN];
+        b[..PASS_BODY_LEN].copy_from_slice(&self.pass.body());
+        b[PASS_BODY_LEN..].copy_from_slice(&self.members.to_be_bytes());
+        b
+    }
+
+    /// The member slots it names, in order.
+    pub fn slots(&self) -> Vec<u8> {
+        (0..=MAX_FAMILY_SLOT).filter(|s| self.members & (1 << s) != 0).collect()
+    }
+}
+
+/// Signs a family pass. `claims.pass.key_id` must name `key`.
+pub fn sign_family_pass(claims: &FamilyClaims, key: &SigningKey) -> String {
+    let body = claims.body();
+    let sig = key.sign(&signed_message(FAMILY_LABEL, &body));
+    let mut bytes = Vec::with_capacity(FAMILY_BODY_LEN + SIG_LEN);
+    bytes.extend_from_slice(&body);
+    bytes.extend_from_slice(&sig.to_bytes());
+    format!("{FAMILY_PREFIX}{}", BASE32_NOPAD.encode(&bytes))
+}
+
+/// A decoded family pass whose signature is still to be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnverifiedFamilyPass {
+    /// What it claims.
+    pub claims: FamilyClaims,
+    body: [u8; FAMILY_BODY_LEN],
+    signature: [u8; SIG_LEN],
+}
+
+impl UnverifiedFamilyPass {
+    /// Decodes a scanned family pass (case and surrounding spaces do not matter).
+    pub fn parse(input: &str) -> Result<Self, CodeError> {
+        let bytes = payload(input, FAMILY_PREFIX, FAMILY_BODY_LEN + SIG_LEN)?;
+        let mut body = [0u8; FAMILY_BODY_LEN];
+        body.copy_from_slice(&bytes[..FAMILY_BODY_LEN]);
+        let mut signature = [0u8; SIG_LEN];
+        signature.copy_from_slice(&bytes[FAMILY_BODY_LEN..]);
+        let pass = pass_claims(&body[..PASS_BODY_LEN])?;
+        let members = u16::from_be_bytes([body[PASS_BODY_LEN], body[PASS_BODY_LEN + 1]]);
+        if members == 0 {
+            return Err(CodeError::Garbled);
+        }
+        Ok(Self { claims: FamilyClaims { pass, members }, body, signature })
+    }
+
+    /// Checks the signature with the key its `key_id` names.
+    pub fn verify(&self, key: &VerifyingKey) -> Result<FamilyClaims, CodeError> {
+        let (message, sig) = self.signed();
+        key.verify(&message, &sig).map_err(|_| CodeError::BadSignature)?;
+        Ok(self.claims)
+    }
+
+    /// The signed message and its signature.
+    pub fn signed(&self) -> (Vec<u8>, Signature) {
+        (signed_message(FAMILY_LABEL, &self.body), Signature::from_bytes(&self.signature))
+    }
+
+    /// Identifies this exact pass for the member in `slot` (for "already used"): each member's
+    /// visit is judged on its own, and no digest of a family pass equals a personal pass's.
+    pub fn digest(&self, slot: u8) -> [u8; 22] {
+        use sha2::{Digest, Sha256};
+        let mut d = pass_digest(&self.claims.pass);
+        let tail: [u8; 32] =
+            Sha256::new_with_prefix(FAMILY_LABEL).chain_update(d).chain_update([slot]).finalize().into();
+        d[4..].copy_from_slice(&tail[..18]);
         d
     }
 }
@@ -451,6 +557,42 @@ mod tests {
         // A pass may not claim a longer life than a minute.
         let long = PassClaims { expires_at: claims().issued_at + 61, ..claims() };
         assert_eq!(UnverifiedPass::parse(&sign_pass(&long, &key(1))), Err(CodeError::Garbled));
+    }
+
+    #[test]
+    fn a_family_pass_round_trips_and_is_never_taken_for_a_personal_one() {
+        let family = FamilyClaims { pass: claims(), members: 0b1000_0000_0000_0101 };
+        let code = sign_family_pass(&family, &key(1));
+        assert!(code.starts_with("VF1"));
+        assert_eq!(code.len(), 3 + 151);
+        assert_eq!(CodeKind::detect(&code), Some(CodeKind::Family));
+        let p = UnverifiedFamilyPass::parse(&code).unwrap();
+        assert_eq!(p.verify(&key(1).verifying_key()).unwrap(), family);
+        assert_eq!(p.claims.slots(), vec![0, 2, 15]);
+        assert_eq!(p.verify(&key(2).verifying_key()), Err(CodeError::BadSignature));
+        // Each member's digest is its own, and none is the holder's personal pass's.
+        let personal = UnverifiedPass::parse(&sign_pass(&claims(), &key(1))).unwrap().digest();
+        let digests: Vec<[u8; 22]> = (0..=MAX_FAMILY_SLOT).map(|s| p.digest(s)).collect();
+        for (i, d) in digests.iter().enumerate() {
+            assert_ne!(*d, personal);
+            assert_eq!(d[..4], personal[..4], "issue time first, as for a personal pass");
+            assert!(digests[i + 1..].iter().all(|o| o != d));
+        }
+        // The personal parser refuses it and the family parser refuses a personal pass: the labels
+        // differ too, so neither signature would verify as the other.
+        assert_eq!(UnverifiedPass::parse(&code), Err(CodeError::Garbled));
+        assert_eq!(UnverifiedFamilyPass::parse(&sign_pass(&claims(), &key(1))), Err(CodeError::Garbled));
+        let none = FamilyClaims { members: 0, ..family };
+        assert_eq!(UnverifiedFamilyPass::parse(&sign_family_pass(&none, &key(1))), Err(CodeError::Garbled));
+        assert_eq!(UnverifiedFamilyPass::parse(&code[..90]), Err(CodeError::Truncated));
+        assert_eq!(CodeError::Expired.code(CodeKind::Family), "pass_expired");
+        for i in 3..code.len() {
+            let mut bytes = code.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'B' { b'C' } else { b'B' };
+            let altered = String::from_utf8(bytes).unwrap();
+            let verdict = UnverifiedFamilyPass::parse(&altered).and_then(|p| p.verify(&key(1).verifying_key()));
+            assert!(verdict.is_err(), "position {i} altered and still accepted");
+        }
     }
 
     #[test]

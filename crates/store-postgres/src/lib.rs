@@ -21,6 +21,7 @@ use vaora_domain::role::Grant;
 use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, UnitId, UserId};
 
 mod checkins;
+mod dependants;
 mod health;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -148,6 +149,38 @@ pub(crate) async fn begin_write_on(pool: &PgPool) -> StoreResult<WriteTx> {
     let mut tx = pool.begin().await.map_err(backend)?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK_KEY).execute(&mut *tx).await.map_err(backend)?;
     Ok(WriteTx(tx))
+}
+
+/// Inserts a person's row (any kind) and returns its id, inside the caller's writing transaction.
+async fn insert_user(tx: &mut WriteTx, u: &NewUser) -> StoreResult<i64> {
+    let conn: &mut sqlx::PgConnection = tx;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (kind, phone_sealed, phone_hash, cccd_sealed, cccd_hash, cmnd_sealed, cmnd_hash, full_name,
+                name_key, birth_date, sex, address_scheme, address_unit, address_street, password_hash, created_at,
+                registered_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+    )
+    .bind(u.kind)
+    .bind(&u.phone_sealed)
+    .bind(&u.phone_hash)
+    .bind(&u.cccd_sealed)
+    .bind(&u.cccd_hash)
+    .bind(&u.cmnd_sealed)
+    .bind(&u.cmnd_hash)
+    .bind(&u.full_name)
+    .bind(&u.name_key)
+    .bind(&u.birth_date)
+    .bind(&u.sex)
+    .bind(&u.address_scheme)
+    .bind(&u.address_unit)
+    .bind(&u.address_street)
+    .bind(&u.password_hash)
+    .bind(u.created_at.millis())
+    .bind(u.registered_by.map(|r| r.0))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(id)
 }
 
 /// Appends one entry to the chain, inside the caller's writing transaction.
@@ -297,32 +330,7 @@ fn map_rows<T>(rows: Vec<PgRow>, f: fn(&PgRow) -> Result<T, sqlx::Error>) -> Sto
 impl AccountStore for PostgresStore {
     async fn create_user(&self, u: NewUser, audit: AuditRecord) -> StoreResult<UserId> {
         let mut tx = self.begin_write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (kind, phone_sealed, phone_hash, cccd_sealed, cccd_hash, cmnd_sealed, cmnd_hash, full_name,
-                name_key, birth_date, sex, address_scheme, address_unit, address_street, password_hash, created_at,
-                registered_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
-        )
-        .bind(u.kind)
-        .bind(&u.phone_sealed)
-        .bind(&u.phone_hash)
-        .bind(&u.cccd_sealed)
-        .bind(&u.cccd_hash)
-        .bind(&u.cmnd_sealed)
-        .bind(&u.cmnd_hash)
-        .bind(&u.full_name)
-        .bind(&u.name_key)
-        .bind(&u.birth_date)
-        .bind(&u.sex)
-        .bind(&u.address_scheme)
-        .bind(&u.address_unit)
-        .bind(&u.address_street)
-        .bind(&u.password_hash)
-        .bind(u.created_at.millis())
-        .bind(u.registered_by.map(|r| r.0))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
+        let id = insert_user(&mut tx, &u).await?;
         sqlx::query(
             "UPDATE roster_entries SET user_id = $1
              WHERE user_id IS NULL AND (phone_hash = $2 OR (cccd_hash IS NOT NULL AND cccd_hash = $3))",

@@ -17,6 +17,7 @@ use vaora_domain::role::Grant;
 use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, UnitId, UserId};
 
 mod checkins;
+mod dependants;
 mod health;
 mod scan_writer;
 
@@ -111,6 +112,37 @@ impl SqliteStore {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// Inserts a person's row (any kind) and returns its id.
+pub(crate) async fn insert_user(conn: &mut SqliteConnection, u: &NewUser) -> StoreResult<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (kind, phone_sealed, phone_hash, cccd_sealed, cccd_hash, cmnd_sealed, cmnd_hash, full_name,
+                name_key, birth_date, sex, address_scheme, address_unit, address_street, password_hash, created_at,
+                registered_by)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(u.kind)
+    .bind(&u.phone_sealed)
+    .bind(&u.phone_hash)
+    .bind(&u.cccd_sealed)
+    .bind(&u.cccd_hash)
+    .bind(&u.cmnd_sealed)
+    .bind(&u.cmnd_hash)
+    .bind(&u.full_name)
+    .bind(&u.name_key)
+    .bind(&u.birth_date)
+    .bind(&u.sex)
+    .bind(&u.address_scheme)
+    .bind(&u.address_unit)
+    .bind(&u.address_street)
+    .bind(&u.password_hash)
+    .bind(u.created_at.millis())
+    .bind(u.registered_by.map(|r| r.0))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(id)
 }
 
 pub(crate) async fn append_audit(conn: &mut SqliteConnection, r: &AuditRecord) -> StoreResult<()> {
@@ -261,32 +293,7 @@ fn map_rows<T>(
 impl AccountStore for SqliteStore {
     async fn create_user(&self, u: NewUser, audit: AuditRecord) -> StoreResult<UserId> {
         let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (kind, phone_sealed, phone_hash, cccd_sealed, cccd_hash, cmnd_sealed, cmnd_hash, full_name,
-                name_key, birth_date, sex, address_scheme, address_unit, address_street, password_hash, created_at,
-                registered_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(u.kind)
-        .bind(&u.phone_sealed)
-        .bind(&u.phone_hash)
-        .bind(&u.cccd_sealed)
-        .bind(&u.cccd_hash)
-        .bind(&u.cmnd_sealed)
-        .bind(&u.cmnd_hash)
-        .bind(&u.full_name)
-        .bind(&u.name_key)
-        .bind(&u.birth_date)
-        .bind(&u.sex)
-        .bind(&u.address_scheme)
-        .bind(&u.address_unit)
-        .bind(&u.address_street)
-        .bind(&u.password_hash)
-        .bind(u.created_at.millis())
-        .bind(u.registered_by.map(|r| r.0))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
+        let id = insert_user(&mut tx, &u).await?;
         sqlx::query(
             "UPDATE roster_entries SET user_id = ? WHERE user_id IS NULL AND (phone_hash = ? OR (cccd_hash IS NOT NULL AND cccd_hash = ?))",
         )

@@ -272,6 +272,7 @@ mod tests {
     const CONSTANT_CHECKS: &str = include_str!("../migrations/0003_constant_checks.sql");
     const HEALTH: &str = include_str!("../migrations/0004_health.sql");
     const WALK_INS: &str = include_str!("../migrations/0005_walk_ins.sql");
+    const DEPENDANTS: &str = include_str!("../migrations/0006_dependants.sql");
 
     #[test]
     fn the_users_rebuild_keeps_every_account_and_what_points_at_it() {
@@ -317,10 +318,32 @@ mod tests {
         assert!(add("account", "x'33'", "NULL").is_err());
         assert!(add("account", "NULL", "'h'").is_err());
         assert!(add("guest", "x'44'", "'h'").is_err());
-        // Deleting an account still cascades to its sessions.
+        // The second rebuild (dependants) keeps every row, kind and registrar as they were.
+        conn.execute_batch(DEPENDANTS).unwrap();
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM users WHERE kind = 'walk_in' AND registered_by = 1"), 2);
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM users WHERE id = 1 AND password_hash = '$argon2id$x'"), 1);
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM sessions WHERE user_id = 1"), 1, "no cascade during the rebuild");
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM roster_entries WHERE user_id = 1"), 1);
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+        assert_eq!(count(&conn, "SELECT foreign_keys FROM pragma_foreign_keys"), 1, "switched back on");
+        // A dependant has no password; slots run from 1 to 15, one per guardian.
+        assert!(add("dependant", "NULL", "NULL").is_ok());
+        assert!(add("dependant", "NULL", "'h'").is_err());
+        let dependant = count(&conn, "SELECT MAX(id) FROM users WHERE kind = 'dependant'");
+        let link = |slot: i64| {
+            conn.execute_batch(&format!(
+                "INSERT INTO dependants (user_id, guardian_id, slot, relation, added_at) VALUES ({dependant}, 1, {slot}, 'child', 5)"
+            ))
+        };
+        assert!(link(0).is_err());
+        assert!(link(16).is_err());
+        assert!(link(1).is_ok());
+        assert!(link(2).is_err(), "one guardian per dependant");
+        // Deleting an account still cascades to its sessions, and to its dependants' links.
         conn.execute_batch("DELETE FROM roster_entries; DELETE FROM declarations; DELETE FROM users WHERE id = 1;")
             .unwrap();
         assert_eq!(count(&conn, "SELECT COUNT(*) FROM sessions"), 0);
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM dependants"), 0);
     }
 
     fn opcodes(conn: &Connection, sql: &str) -> Vec<String> {

@@ -58,7 +58,10 @@ if ("serviceWorker" in navigator) {
 document.addEventListener("DOMContentLoaded", () => {
   for (const f of document.querySelectorAll("form[action='/signout']")) {
     f.addEventListener("submit", () => {
-      localStorage.removeItem("vaora-pass-batch");
+      // The person's own batch, and those of their dependants and family passes.
+      for (const key of Object.keys(localStorage)) {
+        if (key.startsWith("vaora-pass-batch")) localStorage.removeItem(key);
+      }
       if (window.caches) caches.delete("vaora-pages");
     });
   }

@@ -1,7 +1,8 @@
 // My pass: shows the person's current pass as a QR code and replaces it every 30 s with a fresh
 // one from the server. It also keeps a signed batch of one pass per minute for the next day, so
 // that a phone without network still shows a valid code (the batch belongs to this sign-in
-// session and dies with it).
+// session and dies with it). The same screen shows a dependant's pass or a family pass: the
+// canvas says which (data-query) and where that pass's batch is kept (data-batch-key).
 "use strict";
 
 (function () {
@@ -10,7 +11,8 @@
   if (!canvas || !status || typeof qrcode !== "function") return;
   const texts = JSON.parse(document.getElementById("texts").textContent);
   const REFRESH_MS = 30000;
-  const BATCH_KEY = "vaora-pass-batch";
+  const QUERY = canvas.dataset.query || "";
+  const BATCH_KEY = canvas.dataset.batchKey || "vaora-pass-batch";
   const BATCH_HOURS = 24;
 
   let shownCode = "";
@@ -52,7 +54,7 @@
   async function post(url) {
     const r = await fetch(url, { method: "POST", headers: { Accept: "application/json" }, credentials: "same-origin" });
     if (r.status === 401) {
-      window.location.href = "/signin?next=/pass";
+      window.location.href = "/signin?next=" + encodeURIComponent(window.location.pathname + window.location.search);
       throw new Error("signed out");
     }
     if (!r.ok) throw new Error("HTTP " + r.status);
@@ -72,7 +74,7 @@
     const batch = savedBatch();
     const last = batch.length ? Date.parse(batch[batch.length - 1].valid_until) : 0;
     if (last - Date.now() > (BATCH_HOURS / 2) * 3600 * 1000) return;
-    const fresh = await post("/api/v1/passes/batch?hours=" + BATCH_HOURS);
+    const fresh = await post("/api/v1/passes/batch?hours=" + BATCH_HOURS + (QUERY ? "&" + QUERY : ""));
     localStorage.setItem(BATCH_KEY, JSON.stringify(fresh.map((p) => ({ code: p.code, valid_from: p.valid_from, valid_until: p.valid_until }))));
   }
 
@@ -89,7 +91,7 @@
       return;
     }
     try {
-      const p = await post("/api/v1/passes");
+      const p = await post("/api/v1/passes" + (QUERY ? "?" + QUERY : ""));
       online = true;
       draw(p.code);
       nextRefresh = Date.now() + REFRESH_MS;

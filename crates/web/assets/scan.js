@@ -199,6 +199,7 @@
     answer.querySelector(".answer-name").textContent = name || "";
     answer.querySelector(".answer-reason").textContent = reason || "";
     answer.querySelector(".answer-until").textContent = until || "";
+    answer.querySelector(".answer-members").replaceChildren();
     answer.dataset.colour = colour;
   }
 
@@ -216,6 +217,19 @@
     const reason = a.reason ? texts["reason." + a.reason] || a.reason.replace(/_/g, " ") : "";
     const until = a.declared_until ? texts["checker.declared_until"] + " " + vnTime(a.declared_until) : "";
     show(a.colour, texts["checker." + a.colour], a.display_name, reason, until);
+    // A family pass: each member with their own colour, so the checker sees who may not enter.
+    const list = answer.querySelector(".answer-members");
+    for (const m of a.members || []) {
+      const li = document.createElement("li");
+      li.className = "member " + m.colour;
+      li.dataset.colour = m.colour;
+      const dot = document.createElement("span");
+      dot.className = "dot " + m.colour;
+      dot.setAttribute("aria-hidden", "true");
+      const why = m.reason ? texts["reason." + m.reason] || m.reason.replace(/_/g, " ") : "";
+      li.append(dot, " " + (m.display_name || "") + " · " + (texts["status." + m.colour] || m.colour) + (why ? " · " + why : ""));
+      list.append(li);
+    }
     answer.dataset.reason = a.reason || "";
     answer.dataset.rule = a.rule || "";
     beep(a.colour);

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vaora_app::AppError;
-use vaora_app::checkins::{IssuedCard, IssuedPass, ScanRequest, ScanResult, VenueCode, VisitView};
+use vaora_app::checkins::{IssuedCard, IssuedPass, PassFor, ScanRequest, ScanResult, VenueCode, VisitView};
 use vaora_app::keys::{KeySet, Purpose};
 use vaora_app::store::VisitRecord;
 use vaora_domain::{CheckpointId, Timestamp, UserId};
@@ -32,32 +32,65 @@ impl From<IssuedPass> for PassView {
     }
 }
 
-/// A fresh personal pass, valid for a minute (refresh it every 30 s).
-#[utoipa::path(post, path = "/api/v1/passes", tag = "checkins", responses((status = 201, body = PassView), (status = 401, body = ErrorBody)))]
-pub async fn issue_pass(
-    State(s): State<AppState>,
-    CurrentActor(a): CurrentActor,
-) -> ApiResult<(StatusCode, Json<PassView>)> {
-    Ok((StatusCode::CREATED, Json(s.app.issue_pass(&a).await?.into())))
-}
-
-/// How many hours of offline passes.
+/// Whose pass: the signed-in person's (neither field), a dependant's (`for`), or a family pass
+/// (`members`).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct BatchQuery {
-    /// 1 to 24 (default 24).
+pub struct PassQuery {
+    /// A dependant's id: their pass, shown from the guardian's phone.
+    #[serde(rename = "for")]
+    #[param(rename = "for")]
+    pub for_user: Option<i64>,
+    /// A family pass for these people, comma-separated: the signed-in person's own id and any of
+    /// their dependants' ids. One scan of it records a visit for each.
+    pub members: Option<String>,
+    /// For a batch: 1 to 24 hours (default 24).
     pub hours: Option<u32>,
 }
 
-/// Passes for offline display: one per minute, each valid only in its minute, tied to this session.
-#[utoipa::path(post, path = "/api/v1/passes/batch", tag = "checkins", params(BatchQuery),
-    responses((status = 201, body = Vec<PassView>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+impl PassQuery {
+    fn whose(&self) -> Result<PassFor, AppError> {
+        match (&self.for_user, &self.members) {
+            (None, None) => Ok(PassFor::Own),
+            (Some(u), None) => Ok(PassFor::Dependant(UserId(*u))),
+            (None, Some(list)) => {
+                let ids: Result<Vec<UserId>, _> =
+                    list.split(',').filter(|p| !p.trim().is_empty()).map(|p| p.trim().parse().map(UserId)).collect();
+                ids.map(PassFor::Family).map_err(|_| {
+                    AppError::invalid("invalid_members", "members is a comma-separated list of people's ids")
+                })
+            }
+            (Some(_), Some(_)) => {
+                Err(AppError::invalid("invalid_members", "ask for one person's pass (for) or a family pass (members)"))
+            }
+        }
+    }
+}
+
+/// A fresh pass, valid for a minute (refresh it every 30 s): the signed-in person's own, one of
+/// their dependants' (`for`), or a family pass (`members`).
+#[utoipa::path(post, path = "/api/v1/passes", tag = "checkins", params(PassQuery),
+    responses((status = 201, body = PassView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn issue_pass(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiQuery(q): ApiQuery<PassQuery>,
+) -> ApiResult<(StatusCode, Json<PassView>)> {
+    Ok((StatusCode::CREATED, Json(s.app.issue_pass_for(&a, &q.whose()?).await?.into())))
+}
+
+/// Passes for offline display: one per minute, each valid only in its minute, tied to this session
+/// (for the person, a dependant or a family, as for a single pass).
+#[utoipa::path(post, path = "/api/v1/passes/batch", tag = "checkins", params(PassQuery),
+    responses((status = 201, body = Vec<PassView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn issue_pass_batch(
     State(s): State<AppState>,
     CurrentActor(a): CurrentActor,
-    ApiQuery(q): ApiQuery<BatchQuery>,
+    ApiQuery(q): ApiQuery<PassQuery>,
 ) -> ApiResult<(StatusCode, Json<Vec<PassView>>)> {
-    let passes = s.app.issue_pass_batch(&a, q.hours.unwrap_or(24)).await?;
+    let passes = s.app.issue_pass_batch_for(&a, &q.whose()?, q.hours.unwrap_or(24)).await?;
     Ok((StatusCode::CREATED, Json(passes.into_iter().map(Into::into).collect())))
 }
 
@@ -349,11 +382,47 @@ pub struct ScanAnswerView {
     pub resubmitted: bool,
     /// When it was scanned (RFC 3339).
     pub scanned_at: String,
+    /// For a family pass (`VF1…`), each member checked in with their own answer; the answer above
+    /// is then the worst of theirs, under the pass holder's name. Absent for any other code.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberView>,
+}
+
+/// One member of a family checked in by a family pass.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    /// Their number in the family (0 the pass holder).
+    pub slot: u8,
+    /// `green`, `amber` or `red`.
+    pub colour: String,
+    /// Why not green.
+    pub reason: Option<String>,
+    /// Family-name initial and given name.
+    pub display_name: Option<String>,
+    /// The status rule that decided the colour.
+    pub rule: Option<String>,
+    /// Until when their health declaration is valid (RFC 3339), if they have a valid one.
+    pub declared_until: Option<String>,
+    /// Their visit.
+    pub visit_id: Option<i64>,
 }
 
 impl From<ScanResult> for ScanAnswerView {
     fn from(r: ScanResult) -> Self {
         Self {
+            members: r
+                .members
+                .into_iter()
+                .map(|m| MemberView {
+                    slot: m.slot,
+                    colour: m.answer.colour,
+                    reason: m.answer.reason,
+                    display_name: m.answer.display_name,
+                    rule: m.answer.rule,
+                    declared_until: m.answer.declared_until.map(Timestamp::to_rfc3339),
+                    visit_id: m.visit_id,
+                })
+                .collect(),
             client_id: r.client_id,
             colour: r.answer.colour,
             reason: r.answer.reason,

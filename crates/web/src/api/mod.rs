@@ -6,6 +6,7 @@ pub(crate) mod accounts;
 mod admin_units;
 mod audit;
 pub(crate) mod checkins;
+pub(crate) mod dependants;
 pub(crate) mod health;
 pub(crate) mod orgs;
 pub(crate) mod printables;
@@ -69,12 +70,15 @@ impl Modify for Security {
         printables::poster, printables::agency_posters, printables::card_sheet,
         health::declare, health::my_declarations, health::my_status, health::coverage, health::rules,
         health::change_rules, health::rule_history, walk_ins::register, walk_ins::card,
+        dependants::add, dependants::list, dependants::get_one, dependants::declare, dependants::declarations,
+        dependants::card,
     ),
     components(schemas(crate::error::ErrorBody, Created)),
     tags(
         (name = "accounts", description = "Registration, sign-in, sessions, profile, identity verification, roles"),
         (name = "agencies", description = "Agencies, units, rosters, checkpoints, checkers"),
         (name = "audit", description = "The audit log"),
+        (name = "dependants", description = "Dependants: declaring and checking in for children and elderly relatives"),
         (name = "checkins", description = "Passes, venue codes, check-ins, checker scans, cards, visits, public keys"),
         (name = "health", description = "Health declarations, health status and the status rule table"),
         (name = "reference", description = "Reference data: administrative units"),
@@ -143,6 +147,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/status-rules/versions", get(health::rule_history))
         .route("/checkpoints/{id}/walk-ins", post(walk_ins::register))
         .route("/checkpoints/{id}/walk-ins/{user}/card.pdf", post(walk_ins::card))
+        .route("/dependants", get(dependants::list).post(dependants::add))
+        .route("/dependants/{id}", get(dependants::get_one))
+        .route("/dependants/{id}/declarations", get(dependants::declarations).post(dependants::declare))
+        .route("/dependants/{id}/card.pdf", post(dependants::card))
         .fallback(not_found);
     Router::new().nest("/api/v1", v1).route("/.well-known/vaora-keys.json", get(checkins::keys)).route(
         "/api/openapi.json",

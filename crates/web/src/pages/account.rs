@@ -131,7 +131,7 @@ pub struct NextQuery {
 }
 
 fn local(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or("/").to_owned()
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\")).unwrap_or("/").to_owned()
 }
 
 #[derive(Template, WebTemplate)]

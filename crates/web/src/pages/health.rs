@@ -4,12 +4,13 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use vaora_app::AppError;
 use vaora_app::health::{DeclarationView, StatusRules};
 use vaora_app::store::RuleSetRecord;
+use vaora_app::{Actor, AppError};
+use vaora_domain::UserId;
 use vaora_domain::admin_units::{Registry, Scheme};
 use vaora_domain::health::{Answers, Condition, Dose, Symptom, TestKind, TestOutcome, TestResult};
 use vaora_domain::status::Fact;
@@ -61,9 +62,32 @@ struct DeclarePage {
     test_result: String,
     notes: String,
     today: String,
+    /// Where the form posts: `/declare`, or `/declare?for=<id>` for a dependant.
+    action: String,
+    /// Filed by a guardian for a dependant (khai hộ).
+    on_behalf: bool,
 }
 
-fn form_page(s: &AppState, ctx: PageCtx, name: String, a: &Answers, error: FormError) -> Response {
+/// Whom the declaration form is for: the signed-in person, or one of their dependants.
+struct Declarant {
+    name: String,
+    dependant: Option<UserId>,
+}
+
+/// Reads `?for=<id>` and finds whom the form is for (a dependant must be the actor's).
+async fn declarant(s: &AppState, actor: &Actor, query: &[(String, String)]) -> Result<Declarant, AppError> {
+    let wanted = form_value(query, "for");
+    if wanted.is_empty() {
+        let p = s.app.my_profile(actor).await?;
+        return Ok(Declarant { name: p.full_name, dependant: None });
+    }
+    let id =
+        wanted.parse::<i64>().map_err(|_| AppError::not_found("dependant_not_found", "no such dependant of yours"))?;
+    let d = s.app.my_dependant(actor, UserId(id)).await?;
+    Ok(Declarant { name: d.full_name, dependant: Some(d.user_id) })
+}
+
+fn form_page(s: &AppState, ctx: PageCtx, who: &Declarant, a: &Answers, error: FormError) -> Response {
     let today = s.app.now().vietnam_date().to_string();
     let registry = Registry::get();
     let provinces = registry
@@ -97,7 +121,12 @@ fn form_page(s: &AppState, ctx: PageCtx, name: String, a: &Answers, error: FormE
         test_result: test.map(|x| x.result.as_str().to_owned()).unwrap_or_default(),
         notes: a.notes.clone(),
         today,
-        name,
+        name: who.name.clone(),
+        action: match who.dependant {
+            Some(d) => format!("/declare?for={d}"),
+            None => "/declare".into(),
+        },
+        on_behalf: who.dependant.is_some(),
         error,
         t: ctx.t,
         nav: ctx.nav,
@@ -105,25 +134,33 @@ fn form_page(s: &AppState, ctx: PageCtx, name: String, a: &Answers, error: FormE
     .into_response()
 }
 
-pub(super) async fn declare_form(State(s): State<AppState>, ctx: PageCtx) -> Response {
+pub(super) async fn declare_form(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
         Err(r) => return r.into_response(),
     };
-    let name = match s.app.my_profile(&actor).await {
-        Ok(p) => p.full_name,
+    let who = match declarant(&s, &actor, &q).await {
+        Ok(w) => w,
         Err(e) => return error_page(&ctx, &e),
     };
     // What rarely changes (conditions, vaccination) is filled in from the last declaration; what
     // must be answered afresh (symptoms, contacts, travel, tests) is not.
-    let last = match s.app.my_declarations(&actor, 365).await {
+    let history = match who.dependant {
+        Some(d) => s.app.dependant_declarations(&actor, d, 365).await,
+        None => s.app.my_declarations(&actor, 365).await,
+    };
+    let last = match history {
         Ok(list) => list.into_iter().next(),
         Err(e) => return error_page(&ctx, &e),
     };
     let start = last
         .map(|d| Answers { conditions: d.answers.conditions, doses: d.answers.doses, ..Answers::default() })
         .unwrap_or_default();
-    form_page(&s, ctx, name, &start, FormError::default())
+    form_page(&s, ctx, &who, &start, FormError::default())
 }
 
 fn bad_date(field: &str) -> AppError {
@@ -179,34 +216,39 @@ pub(super) fn answers_of(fields: &[(String, String)]) -> Result<(Answers, bool),
 pub(super) async fn declare(
     State(s): State<AppState>,
     ctx: PageCtx,
+    Query(q): Query<Vec<(String, String)>>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
         Err(r) => return r.into_response(),
     };
-    let name = match s.app.my_profile(&actor).await {
-        Ok(p) => p.full_name,
+    let who = match declarant(&s, &actor, &q).await {
+        Ok(w) => w,
         Err(e) => return error_page(&ctx, &e),
     };
     let (answers, pledged) = match answers_of(&fields) {
         Ok(x) => x,
         Err(e) => {
             let error = FormError::of(&ctx.t, &e);
-            return form_page(&s, ctx, name, &Answers::default(), error);
+            return form_page(&s, ctx, &who, &Answers::default(), error);
         }
     };
     if !pledged {
         let e = AppError::invalid("declaration_pledge", "confirm that the declaration is true")
             .with_details(serde_json::json!({ "field": "pledge" }));
         let error = FormError::of(&ctx.t, &e);
-        return form_page(&s, ctx, name, &answers, error);
+        return form_page(&s, ctx, &who, &answers, error);
     }
-    match s.app.declare(&actor, answers.clone()).await {
-        Ok(_) => Redirect::to("/pass").into_response(),
+    let (filed, next) = match who.dependant {
+        Some(d) => (s.app.declare_for(&actor, d, answers.clone()).await, "/family"),
+        None => (s.app.declare(&actor, answers.clone()).await, "/pass"),
+    };
+    match filed {
+        Ok(_) => Redirect::to(next).into_response(),
         Err(e) => {
             let error = FormError::of(&ctx.t, &e);
-            form_page(&s, ctx, name, &answers, error)
+            form_page(&s, ctx, &who, &answers, error)
         }
     }
 }

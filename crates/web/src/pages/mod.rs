@@ -6,6 +6,7 @@ pub(crate) mod account;
 mod admin;
 mod agency;
 mod checkin;
+mod family;
 mod health;
 mod screens;
 mod walk_ins;
@@ -217,6 +218,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/check/{id}/walk-in", get(walk_ins::form).post(walk_ins::register))
         .route("/check/{id}/walk-in/{user}/card", post(walk_ins::card))
         .route("/declare", get(health::declare_form).post(health::declare))
+        .route("/family", get(family::family))
+        .route("/family/add", get(family::add_form).post(family::add))
+        .route("/family/{id}/card", post(family::card))
         .route("/declarations", get(health::declarations))
         .route("/admin/rules", get(health::rules).post(health::change_rules))
         .route("/checkpoints/{id}/edit", get(agency::edit_checkpoint_form).post(agency::edit_checkpoint))

@@ -1,5 +1,5 @@
 //! The two screens people hold up at a gate: *My pass* (a citizen's QR code, refreshed by the page
-//! and kept for offline use) and the checker's scanning screen (camera, keyboard-wedge scanner or
+//! and kept for offline use; also a dependant's pass or a family pass, from the guardian's phone) and the checker's scanning screen (camera, keyboard-wedge scanner or
 //! typed code, with a queue that survives losing the network). The server renders the frame and
 //! the texts; `pass.js` and `scan.js` do the rest. Without JavaScript the checker screen still
 //! works as a form.
@@ -7,14 +7,15 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use vaora_app::AppError;
 use vaora_app::checkins::{ScanPoint, ScanRequest, new_client_id};
-use vaora_domain::CheckpointId;
+use vaora_domain::{CheckpointId, UserId};
 
 use super::checkin::vn_time;
-use super::{Nav, PageCtx, error_page};
+use super::{Nav, PageCtx, error_page, form_value};
 use crate::AppState;
 use crate::i18n::Texts;
 
@@ -70,6 +71,22 @@ struct PassPage {
     texts: String,
     visit: Option<(String, String, String)>,
     status: StatusLine,
+    /// Whose pass: the person's own, a dependant's, or a family pass.
+    whose: Whose,
+    /// The pass API's query for it (`for=…` or `members=…`), empty for the person's own.
+    query: String,
+    /// Where its offline batch is kept on the device.
+    batch_key: String,
+    /// A family pass's members and their status.
+    members: Vec<(String, StatusLine)>,
+}
+
+/// Which pass the pass screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Whose {
+    Own,
+    Dependant(i64),
+    Family,
 }
 
 /// A health status as a screen shows it: the colour, what decided it, and until when the
@@ -86,11 +103,91 @@ impl StatusLine {
     }
 }
 
-pub(super) async fn pass(State(s): State<AppState>, ctx: PageCtx) -> Response {
+pub(super) async fn pass(State(s): State<AppState>, ctx: PageCtx, Query(q): Query<Vec<(String, String)>>) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
         Err(r) => return r.into_response(),
     };
+    let texts = texts_json(
+        &ctx.t,
+        &["pass.refresh_in", "pass.offline", "pass.offline_none", "pass.loading", "pass.failed", "pass.seconds"],
+        None,
+    );
+    let not_found = || AppError::not_found("dependant_not_found", "no such dependant of yours");
+    let dependant = form_value(&q, "for");
+    let members = super::form_values(&q, "member");
+    if !dependant.is_empty() {
+        let id: i64 = match dependant.parse() {
+            Ok(id) => id,
+            Err(_) => return error_page(&ctx, &not_found()),
+        };
+        let d = match s.app.my_dependant(&actor, UserId(id)).await {
+            Ok(d) => d,
+            Err(e) => return error_page(&ctx, &e),
+        };
+        let status = StatusLine::of(&ctx.t, &d.status);
+        return PassPage {
+            name: d.full_name,
+            texts,
+            visit: None,
+            status,
+            whose: Whose::Dependant(id),
+            query: format!("for={id}"),
+            batch_key: format!("vaora-pass-batch-for-{id}"),
+            members: Vec::new(),
+            t: ctx.t,
+            nav: ctx.nav,
+        }
+        .into_response();
+    }
+    if !members.is_empty() {
+        let me = actor.user_id;
+        let mut ids: Vec<i64> = Vec::new();
+        let mut shown = Vec::new();
+        for m in &members {
+            let Ok(id) = m.parse::<i64>() else { return error_page(&ctx, &not_found()) };
+            if ids.contains(&id) {
+                continue;
+            }
+            let (name, status) = if id == me.0 {
+                match (s.app.my_profile(&actor).await, s.app.my_status(&actor).await) {
+                    (Ok(p), Ok(st)) => (p.full_name, st),
+                    (Err(e), _) | (_, Err(e)) => return error_page(&ctx, &e),
+                }
+            } else {
+                match s.app.my_dependant(&actor, UserId(id)).await {
+                    Ok(d) => (d.full_name, d.status),
+                    Err(e) => return error_page(&ctx, &e),
+                }
+            };
+            ids.push(id);
+            shown.push((name, StatusLine::of(&ctx.t, &status)));
+        }
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let worst = shown
+            .iter()
+            .map(|(_, st)| st)
+            .max_by_key(|st| match st.colour.as_str() {
+                "green" => 0,
+                "amber" => 1,
+                _ => 2,
+            })
+            .map(|st| StatusLine { colour: st.colour.clone(), reason: st.reason.clone(), until: None });
+        let Some(status) = worst else { return error_page(&ctx, &not_found()) };
+        return PassPage {
+            name: ctx.t.s("family.family_pass"),
+            texts,
+            visit: None,
+            status,
+            whose: Whose::Family,
+            query: format!("members={}", list.join(",")),
+            batch_key: format!("vaora-pass-batch-family-{}", list.join("-")),
+            members: shown,
+            t: ctx.t,
+            nav: ctx.nav,
+        }
+        .into_response();
+    }
     let name = s.app.my_profile(&actor).await.map(|p| p.display_name).unwrap_or_default();
     let visit = match s.app.my_visits(&actor, 1).await {
         Ok(list) => {
@@ -102,12 +199,19 @@ pub(super) async fn pass(State(s): State<AppState>, ctx: PageCtx) -> Response {
         Ok(st) => StatusLine::of(&ctx.t, &st),
         Err(e) => return error_page(&ctx, &e),
     };
-    let texts = texts_json(
-        &ctx.t,
-        &["pass.refresh_in", "pass.offline", "pass.offline_none", "pass.loading", "pass.failed", "pass.seconds"],
-        None,
-    );
-    PassPage { t: ctx.t, nav: ctx.nav, name, texts, visit, status }.into_response()
+    PassPage {
+        t: ctx.t,
+        nav: ctx.nav,
+        name,
+        texts,
+        visit,
+        status,
+        whose: Whose::Own,
+        query: String::new(),
+        batch_key: "vaora-pass-batch".into(),
+        members: Vec::new(),
+    }
+    .into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -145,6 +249,8 @@ struct Answer {
     name: String,
     reason: String,
     until: Option<String>,
+    /// A family pass's members: colour, name and reason each.
+    members: Vec<(String, String, String)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -160,6 +266,9 @@ struct CheckerPage {
 
 const CHECKER_TEXTS: &[&str] = &[
     "checker.ready",
+    "status.green",
+    "status.amber",
+    "status.red",
     "checker.green",
     "checker.amber",
     "checker.red",
@@ -229,10 +338,25 @@ pub(super) async fn checker_scan(
             until: r.answer.declared_until.map(vn_time),
             name: r.answer.display_name.unwrap_or_default(),
             colour: r.answer.colour,
+            members: r
+                .members
+                .iter()
+                .map(|m| {
+                    (
+                        m.answer.colour.clone(),
+                        m.answer.display_name.clone().unwrap_or_default(),
+                        reason_text(&ctx.t, &m.answer),
+                    )
+                })
+                .collect(),
         },
-        Err(e) => {
-            Answer { colour: "red".into(), name: String::new(), reason: ctx.t.error(e.code, &e.message), until: None }
-        }
+        Err(e) => Answer {
+            colour: "red".into(),
+            name: String::new(),
+            reason: ctx.t.error(e.code, &e.message),
+            until: None,
+            members: Vec::new(),
+        },
     };
     checker_page(&s, ctx, point, Some(answer)).await
 }
