@@ -17,6 +17,7 @@ pub mod health;
 pub mod keys;
 pub mod orgs;
 pub mod roster_import;
+pub mod stats;
 pub mod store;
 mod verifier;
 pub mod walk_ins;

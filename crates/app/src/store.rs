@@ -621,10 +621,57 @@ pub trait DependantStore: Send + Sync {
     async fn dependant(&self, user: UserId) -> StoreResult<Option<DependantRecord>>;
 }
 
+/// A scan that identified a person and gave them a status, as the statistics count it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayScan {
+    /// Whose.
+    pub user_id: UserId,
+    /// Where.
+    pub checkpoint_id: CheckpointId,
+    /// When.
+    pub scanned_at: Timestamp,
+    /// Whether they had a valid health declaration at that moment.
+    pub declared: bool,
+}
+
+/// Scans at one checkpoint in one hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourCount {
+    /// Where.
+    pub checkpoint_id: CheckpointId,
+    /// The hour's start.
+    pub hour: Timestamp,
+    /// Every scan, refused ones included.
+    pub scans: i64,
+}
+
+/// What the agency statistics read.
+#[async_trait]
+pub trait StatsStore: Send + Sync {
+    /// The scans at the agency's checkpoints in `[from, to)` that identified a person and gave
+    /// them a status (an invalid or reused code does not count), in time order.
+    async fn admitted_scans(&self, agency: AgencyId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<DayScan>>;
+    /// Every scan at the agency's checkpoints in `[from, to)`, counted per checkpoint and UTC hour.
+    async fn scans_per_hour(&self, agency: AgencyId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<HourCount>>;
+    /// When the agency's working day starts, in minutes after midnight (Vietnam time), if set.
+    async fn work_start(&self, agency: AgencyId) -> StoreResult<Option<i64>>;
+    /// Sets it, with its audit entry.
+    async fn set_work_start(&self, agency: AgencyId, minute: i64, audit: AuditRecord) -> StoreResult<()>;
+}
+
 /// Everything a use case may need from storage.
 #[async_trait]
 pub trait Store:
-    AccountStore + OrgStore + AuditStore + CheckinStore + HealthStore + DependantStore + std::fmt::Debug + Send + Sync
+    AccountStore
+    + OrgStore
+    + AuditStore
+    + CheckinStore
+    + HealthStore
+    + DependantStore
+    + StatsStore
+    + std::fmt::Debug
+    + Send
+    + Sync
 {
     /// Answers if the database answers.
     async fn ping(&self) -> StoreResult<()>;

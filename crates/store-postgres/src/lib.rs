@@ -23,6 +23,7 @@ use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, 
 mod checkins;
 mod dependants;
 mod health;
+mod stats;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -20,6 +20,7 @@ mod checkins;
 mod dependants;
 mod health;
 mod scan_writer;
+mod stats;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

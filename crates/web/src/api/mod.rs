@@ -10,6 +10,7 @@ pub(crate) mod dependants;
 pub(crate) mod health;
 pub(crate) mod orgs;
 pub(crate) mod printables;
+pub(crate) mod stats;
 pub(crate) mod walk_ins;
 
 use axum::Router;
@@ -71,7 +72,7 @@ impl Modify for Security {
         health::declare, health::my_declarations, health::my_status, health::coverage, health::rules,
         health::change_rules, health::rule_history, walk_ins::register, walk_ins::card,
         dependants::add, dependants::list, dependants::get_one, dependants::declare, dependants::declarations,
-        dependants::card,
+        dependants::card, stats::agency_day, stats::work_start, stats::set_work_start,
     ),
     components(schemas(crate::error::ErrorBody, Created)),
     tags(
@@ -81,6 +82,7 @@ impl Modify for Security {
         (name = "dependants", description = "Dependants: declaring and checking in for children and elderly relatives"),
         (name = "checkins", description = "Passes, venue codes, check-ins, checker scans, cards, visits, public keys"),
         (name = "health", description = "Health declarations, health status and the status rule table"),
+        (name = "statistics", description = "Agency statistics: staff check-in, visitors, declaration coverage, scans per hour"),
         (name = "reference", description = "Reference data: administrative units"),
     )
 )]
@@ -148,6 +150,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/checkpoints/{id}/walk-ins", post(walk_ins::register))
         .route("/checkpoints/{id}/walk-ins/{user}/card.pdf", post(walk_ins::card))
         .route("/dependants", get(dependants::list).post(dependants::add))
+        .route("/agencies/{id}/stats/day", get(stats::agency_day))
+        .route("/agencies/{id}/work-start", get(stats::work_start).put(stats::set_work_start))
         .route("/dependants/{id}", get(dependants::get_one))
         .route("/dependants/{id}/declarations", get(dependants::declarations).post(dependants::declare))
         .route("/dependants/{id}/card.pdf", post(dependants::card))

@@ -1,0 +1,283 @@
+//! Agency statistics: for one agency and one day (Vietnam time), who of its staff checked in and
+//! when, who is missing, who came late, how many visitors came, whether staff had a valid health
+//! declaration when they arrived, and how many scans each checkpoint made each hour. Staff
+//! check-in is a mandatory criterion of the agency's epidemic-safety rating.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{NaiveDate, NaiveTime, Timelike};
+use serde::Serialize;
+use serde_json::json;
+use vaora_domain::time::VIETNAM;
+use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, Timestamp, UnitId, UserId};
+
+use crate::App;
+use crate::auth::Actor;
+use crate::error::AppError;
+use crate::store::DayScan;
+
+/// When a working day starts if the agency has not said (07:30).
+pub const DEFAULT_WORK_START_MINUTE: i64 = 7 * 60 + 30;
+
+/// A staff member who checked in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Arrival {
+    /// Their roster entry (the first, if they are on several units' rosters).
+    pub entry_id: RosterEntryId,
+    /// Name on the roster.
+    pub full_name: String,
+    /// Their units.
+    pub units: Vec<UnitId>,
+    /// Their first scan of the day at any of the agency's checkpoints.
+    pub first_scan_at: Timestamp,
+    /// Where.
+    pub checkpoint_id: CheckpointId,
+    /// After the working day's start.
+    pub late: bool,
+    /// With a valid health declaration at that first scan.
+    pub declared: bool,
+}
+
+/// A roster entry with no check-in that day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Absence {
+    /// The roster entry.
+    pub entry_id: RosterEntryId,
+    /// Name on the roster.
+    pub full_name: String,
+    /// Position.
+    pub position: String,
+    /// Whether they have an account at all (without one they cannot check in).
+    pub has_account: bool,
+}
+
+/// One unit's day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnitDay {
+    /// The unit.
+    pub unit_id: UnitId,
+    /// Its name.
+    pub name: String,
+    /// People on its roster.
+    pub roster: usize,
+    /// Of those, who checked in.
+    pub present: usize,
+    /// `present / roster` (0 for an empty roster).
+    pub compliance: f64,
+    /// Of those present, who arrived after the start.
+    pub late: usize,
+    /// Of those present, who had a valid declaration when they arrived.
+    pub declared: usize,
+    /// Who did not check in.
+    pub missing: Vec<Absence>,
+}
+
+/// One checkpoint's scans per hour of the day (index 0 is 00:00–01:00 Vietnam time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckpointHours {
+    /// The checkpoint.
+    pub checkpoint_id: CheckpointId,
+    /// Its name.
+    pub name: String,
+    /// 24 counts, refused scans included.
+    pub scans: Vec<i64>,
+}
+
+/// An agency's day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgencyDay {
+    /// The agency.
+    pub agency_id: AgencyId,
+    /// The day (Vietnam time).
+    pub date: NaiveDate,
+    /// When the working day starts, `HH:MM`.
+    pub work_starts: String,
+    /// People on the agency's rosters (someone on two units' rosters counts once).
+    pub roster: usize,
+    /// Of those, who checked in at any of its checkpoints.
+    pub present: usize,
+    /// `present / roster`.
+    pub compliance: f64,
+    /// Of those present, who arrived after the start.
+    pub late: usize,
+    /// Of those present, who had a valid declaration when they arrived.
+    pub declared: usize,
+    /// People not on any of its rosters who checked in (visitors).
+    pub visitors: usize,
+    /// Every scan, refused ones included.
+    pub scans: i64,
+    /// Per unit.
+    pub units: Vec<UnitDay>,
+    /// The staff who checked in, by arrival.
+    pub arrivals: Vec<Arrival>,
+    /// Scans per hour per checkpoint.
+    pub hours: Vec<CheckpointHours>,
+}
+
+/// The instant a Vietnam-time date starts.
+pub fn day_start(date: NaiveDate) -> Timestamp {
+    let local = date.and_time(NaiveTime::MIN).and_local_timezone(VIETNAM).single();
+    Timestamp(local.map(|t| t.timestamp_millis()).unwrap_or_default())
+}
+
+/// `HH:MM` for minutes after midnight.
+pub fn clock(minute: i64) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+/// Parses `HH:MM` into minutes after midnight.
+pub fn parse_clock(s: &str) -> Result<i64, AppError> {
+    let t = NaiveTime::parse_from_str(s.trim(), "%H:%M")
+        .map_err(|_| AppError::invalid("invalid_work_start", "a working day starts at a time written HH:MM"))?;
+    Ok(i64::from(t.hour()) * 60 + i64::from(t.minute()))
+}
+
+fn rate(part: usize, whole: usize) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+}
+
+/// The first admitted scan of each person (scans come in time order).
+fn first_scans(scans: &[DayScan]) -> HashMap<UserId, &DayScan> {
+    let mut first: HashMap<UserId, &DayScan> = HashMap::new();
+    for s in scans {
+        first.entry(s.user_id).or_insert(s);
+    }
+    first
+}
+
+impl App {
+    /// When the agency's working day starts, in minutes after midnight.
+    pub async fn work_start(&self, actor: &Actor, agency: AgencyId) -> Result<i64, AppError> {
+        actor.require_agency_admin(agency)?;
+        Ok(self.store.work_start(agency).await?.unwrap_or(DEFAULT_WORK_START_MINUTE))
+    }
+
+    /// Sets when the agency's working day starts (`HH:MM`), against which late arrivals count.
+    pub async fn set_work_start(&self, actor: &Actor, agency: AgencyId, time: &str) -> Result<i64, AppError> {
+        actor.require_agency_admin(agency)?;
+        let minute = parse_clock(time)?;
+        self.store.agency(agency).await?.ok_or_else(|| AppError::not_found("agency_not_found", "no such agency"))?;
+        let mut audit = self.audit(Some(actor), &actor.meta, "work_start_changed", "agency");
+        audit.target_id = Some(agency.to_string());
+        audit.details = json!({ "work_starts": clock(minute) });
+        self.store.set_work_start(agency, minute, audit).await?;
+        Ok(minute)
+    }
+
+    /// An agency's day (its admins and the province's; audited, since it names people).
+    pub async fn agency_day(&self, actor: &Actor, agency: AgencyId, date: NaiveDate) -> Result<AgencyDay, AppError> {
+        actor.require_agency_admin(agency)?;
+        self.store.agency(agency).await?.ok_or_else(|| AppError::not_found("agency_not_found", "no such agency"))?;
+        let today = self.now().vietnam_date();
+        if date > today {
+            return Err(AppError::invalid("stats_date_in_future", "there are no statistics for a day to come"));
+        }
+        if (today - date).num_days() > self.settings.retention_days {
+            return Err(AppError::invalid("stats_date_too_old", "that day is past the retention period"));
+        }
+        let from = day_start(date);
+        let to = day_start(date + chrono::Days::new(1));
+        let start_minute = self.store.work_start(agency).await?.unwrap_or(DEFAULT_WORK_START_MINUTE);
+        let late_after = from.plus_seconds(start_minute * 60);
+
+        let units = self.store.units_of(agency).await?;
+        let roster = self.store.roster_of_agency(agency).await?;
+        let checkpoints = self.store.checkpoints_of(agency).await?;
+        let scans = self.store.admitted_scans(agency, from, to).await?;
+        let hours = self.store.scans_per_hour(agency, from, to).await?;
+        let first = first_scans(&scans);
+
+        // A person on several rosters is one person: by account, or by entry when they have none.
+        let mut people: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, e) in roster.iter().enumerate() {
+            let key = match e.user_id {
+                Some(u) => format!("u{}", u.0),
+                None => format!("e{}", e.id.0),
+            };
+            people.entry(key).or_default().push(i);
+        }
+        let staff: HashSet<UserId> = roster.iter().filter_map(|e| e.user_id).collect();
+        let mut arrivals: Vec<Arrival> = Vec::new();
+        for entries in people.values() {
+            let e = &roster[entries[0]];
+            let Some(scan) = e.user_id.and_then(|u| first.get(&u)) else { continue };
+            arrivals.push(Arrival {
+                entry_id: e.id,
+                full_name: e.full_name.clone(),
+                units: entries.iter().map(|i| roster[*i].unit_id).collect(),
+                first_scan_at: scan.scanned_at,
+                checkpoint_id: scan.checkpoint_id,
+                late: scan.scanned_at >= late_after.plus_seconds(60),
+                declared: scan.declared,
+            });
+        }
+        arrivals.sort_by_key(|a| (a.first_scan_at, a.entry_id.0));
+
+        let unit_days = units
+            .iter()
+            .map(|u| {
+                let mine: Vec<_> = roster.iter().filter(|e| e.unit_id == u.id).collect();
+                let arrived = |e: &&crate::store::RosterEntryRecord| e.user_id.and_then(|id| first.get(&id));
+                let present: Vec<&DayScan> = mine.iter().filter_map(arrived).copied().collect();
+                UnitDay {
+                    unit_id: u.id,
+                    name: u.name.clone(),
+                    roster: mine.len(),
+                    present: present.len(),
+                    compliance: rate(present.len(), mine.len()),
+                    late: present.iter().filter(|s| s.scanned_at >= late_after.plus_seconds(60)).count(),
+                    declared: present.iter().filter(|s| s.declared).count(),
+                    missing: mine
+                        .iter()
+                        .filter(|e| arrived(e).is_none())
+                        .map(|e| Absence {
+                            entry_id: e.id,
+                            full_name: e.full_name.clone(),
+                            position: e.position.clone(),
+                            has_account: e.user_id.is_some(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+
+        let names: HashMap<CheckpointId, String> = checkpoints.iter().map(|c| (c.id, c.fields.name.clone())).collect();
+        let mut per_checkpoint: BTreeMap<CheckpointId, Vec<i64>> =
+            checkpoints.iter().map(|c| (c.id, vec![0; 24])).collect();
+        let mut total = 0;
+        for h in hours {
+            let index = usize::try_from((h.hour.millis() - from.millis()) / 3_600_000).unwrap_or(0).min(23);
+            per_checkpoint.entry(h.checkpoint_id).or_insert_with(|| vec![0; 24])[index] += h.scans;
+            total += h.scans;
+        }
+
+        let present = arrivals.len();
+        let result = AgencyDay {
+            agency_id: agency,
+            date,
+            work_starts: clock(start_minute),
+            roster: people.len(),
+            present,
+            compliance: rate(present, people.len()),
+            late: arrivals.iter().filter(|a| a.late).count(),
+            declared: arrivals.iter().filter(|a| a.declared).count(),
+            visitors: first.keys().filter(|u| !staff.contains(u)).count(),
+            scans: total,
+            units: unit_days,
+            hours: per_checkpoint
+                .into_iter()
+                .map(|(id, scans)| CheckpointHours {
+                    checkpoint_id: id,
+                    name: names.get(&id).cloned().unwrap_or_default(),
+                    scans,
+                })
+                .collect(),
+            arrivals,
+        };
+        let mut audit = self.audit(Some(actor), &actor.meta, "agency_day_viewed", "agency");
+        audit.target_id = Some(agency.to_string());
+        audit.details = json!({ "date": date.to_string() });
+        self.store.append_audit(audit).await?;
+        Ok(result)
+    }
+}

@@ -1,0 +1,77 @@
+//! What the agency statistics read, on PostgreSQL.
+
+use async_trait::async_trait;
+use vaora_app::store::*;
+use vaora_domain::{AgencyId, CheckpointId, Timestamp, UserId};
+
+use crate::{PostgresStore, append_audit, backend, ms};
+
+#[async_trait]
+impl StatsStore for PostgresStore {
+    async fn admitted_scans(&self, agency: AgencyId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<DayScan>> {
+        let rows: Vec<(i64, i64, i64, bool)> = sqlx::query_as(
+            "SELECT s.user_id, s.checkpoint_id, s.scanned_at, s.declared_until IS NOT NULL
+             FROM checkpoints c JOIN scans s ON s.checkpoint_id = c.id
+             WHERE c.agency_id = $1 AND s.scanned_at >= $2 AND s.scanned_at < $3
+               AND s.user_id IS NOT NULL AND s.rule IS NOT NULL
+             ORDER BY s.scanned_at, s.id",
+        )
+        .bind(agency.0)
+        .bind(from.millis())
+        .bind(to.millis())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(user, cp, at, declared)| DayScan {
+                user_id: UserId(user),
+                checkpoint_id: CheckpointId(cp),
+                scanned_at: ms(at),
+                declared,
+            })
+            .collect())
+    }
+
+    async fn scans_per_hour(&self, agency: AgencyId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<HourCount>> {
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.checkpoint_id, s.scanned_at / 3600000 * 3600000 AS hour, COUNT(*)
+             FROM checkpoints c JOIN scans s ON s.checkpoint_id = c.id
+             WHERE c.agency_id = $1 AND s.scanned_at >= $2 AND s.scanned_at < $3
+             GROUP BY s.checkpoint_id, hour ORDER BY s.checkpoint_id, hour",
+        )
+        .bind(agency.0)
+        .bind(from.millis())
+        .bind(to.millis())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(cp, hour, n)| HourCount { checkpoint_id: CheckpointId(cp), hour: ms(hour), scans: n })
+            .collect())
+    }
+
+    async fn work_start(&self, agency: AgencyId) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar("SELECT work_starts_minute::BIGINT FROM agency_settings WHERE agency_id = $1")
+            .bind(agency.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn set_work_start(&self, agency: AgencyId, minute: i64, audit: AuditRecord) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO agency_settings (agency_id, work_starts_minute) VALUES ($1, $2)
+             ON CONFLICT (agency_id) DO UPDATE SET work_starts_minute = excluded.work_starts_minute",
+        )
+        .bind(agency.0)
+        .bind(minute as i32)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        append_audit(&mut tx, &audit).await?;
+        tx.commit().await
+    }
+}

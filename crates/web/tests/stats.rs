@@ -1,0 +1,196 @@
+//! Agency statistics against hand-computed figures on a small day: a staff member who scans at
+//! two checkpoints, a person on two units' rosters, a visitor, a refused code, a late arrival at
+//! 23:59 whose visit runs past midnight, a scan at 00:01 the next day, and a day with no scans.
+//! On SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{TestApp, site};
+use serde_json::{Value, json};
+
+both_engines!(an_agency_day_counts_exactly_what_happened);
+
+async fn scan(t: &TestApp, checker: &str, id: &str, checkpoint: i64, holder: &str) -> Value {
+    let code =
+        t.call(Method::POST, "/api/v1/passes", Some(holder), None).await.body["code"].as_str().unwrap().to_owned();
+    scan_code(t, checker, id, checkpoint, &code).await
+}
+
+async fn scan_code(t: &TestApp, checker: &str, id: &str, checkpoint: i64, code: &str) -> Value {
+    let r = t
+        .post("/api/v1/scans", Some(checker), json!({"client_id": id, "checkpoint_id": checkpoint, "code": code}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body
+}
+
+fn unit<'a>(day: &'a Value, name: &str) -> &'a Value {
+    day["units"].as_array().unwrap().iter().find(|u| u["name"] == name).unwrap()
+}
+
+fn missing(u: &Value) -> Vec<&str> {
+    u["missing"].as_array().unwrap().iter().map(|m| m["full_name"].as_str().unwrap()).collect()
+}
+
+async fn an_agency_day_counts_exactly_what_happened(t: TestApp) {
+    // The clock starts at 09:00 on 27 November 2026, Vietnam time.
+    let s = site(&t).await;
+    let office = &s.office;
+    let agency = s.agency;
+    let mut units = Vec::new();
+    for name in ["Văn phòng", "Kế toán"] {
+        let r = t.post(&format!("/api/v1/agencies/{agency}/units"), Some(office), json!({"name": name})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        units.push(r.body["id"].as_i64().unwrap());
+    }
+    let (office_unit, accounts_unit) = (units[0], units[1]);
+    let reception = t
+        .post(
+            &format!("/api/v1/agencies/{agency}/checkpoints"),
+            Some(office),
+            json!({"name": "Lễ tân", "mode": "entry", "default_stay_minutes": 480}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let r = t
+        .post(&format!("/api/v1/checkpoints/{reception}/checkers"), Some(office), json!({"phone": "0912000101"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    let (_, an) = t.citizen(301).await;
+    let (_, binh) = t.citizen(302).await;
+    let (_, cuong) = t.citizen(303).await;
+    let (_, visitor) = t.citizen(304).await;
+    for (unit, name, phone) in [
+        (office_unit, "An", "0912000301"),
+        (office_unit, "Bình", "0912000302"),
+        (accounts_unit, "Bình", "0912000302"),
+        (accounts_unit, "Cường", "0912000303"),
+        (office_unit, "Em", "0912999999"),
+    ] {
+        let r = t
+            .post(
+                &format!("/api/v1/agencies/{agency}/roster"),
+                Some(office),
+                json!({"unit_id": unit, "full_name": name, "position": "Chuyên viên", "phone": phone}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let r = t
+        .call(
+            Method::PUT,
+            &format!("/api/v1/agencies/{agency}/work-start"),
+            Some(office),
+            Some(json!({"time": "09:30"})),
+        )
+        .await;
+    assert_eq!((r.status, r.body["time"].as_str()), (StatusCode::OK, Some("09:30")), "{}", r.text);
+
+    // 09:00: An (declared) and Bình at the gate, and a code that is not a pass.
+    t.declare_well(&an).await;
+    scan(&t, &s.checker, "a-1", s.gate, &an).await;
+    scan(&t, &s.checker, "b-1", s.gate, &binh).await;
+    scan_code(&t, &s.checker, "x-1", s.gate, "VP1NOTAPASS").await;
+    // 10:00: An again, at reception (still one arrival, at 09:00), and a visitor.
+    t.clock.advance(3600);
+    scan(&t, &s.checker, "a-2", reception, &an).await;
+    scan(&t, &s.checker, "v-1", reception, &visitor).await;
+    // 23:59: Cường arrives, late; his visit runs past midnight.
+    t.clock.advance(13 * 3600 + 59 * 60);
+    scan(&t, &s.checker, "c-1", s.gate, &cuong).await;
+
+    let day = t.get(&format!("/api/v1/agencies/{agency}/stats/day?date=2026-11-27"), Some(office)).await;
+    assert_eq!(day.status, StatusCode::OK, "{}", day.text);
+    let d = &day.body;
+    assert_eq!(d["work_starts"], "09:30");
+    assert_eq!((d["roster"].as_u64(), d["present"].as_u64()), (Some(4), Some(3)), "Bình is one person: {}", day.text);
+    assert_eq!(d["compliance"], 0.75);
+    assert_eq!((d["late"].as_u64(), d["declared"].as_u64(), d["visitors"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(d["scans"], 6, "the refused code counts as a scan, not as an arrival");
+    let arrivals: Vec<(&str, &str)> = d["arrivals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["full_name"].as_str().unwrap(), a["first_scan_at"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        arrivals,
+        [
+            ("An", "2026-11-27T02:00:00.000Z"),
+            ("Bình", "2026-11-27T02:00:00.000Z"),
+            ("Cường", "2026-11-27T16:59:00.000Z")
+        ]
+    );
+    assert_eq!(d["arrivals"][0]["checkpoint_id"], s.gate, "An's first scan, not his second");
+    assert_eq!(d["arrivals"][1]["units"].as_array().unwrap().len(), 2);
+    let vp = unit(d, "Văn phòng");
+    assert_eq!((vp["roster"].as_u64(), vp["present"].as_u64(), vp["late"].as_u64()), (Some(3), Some(2), Some(0)));
+    assert_eq!(vp["declared"], 1);
+    assert_eq!(missing(vp), ["Em"]);
+    assert_eq!(vp["missing"][0]["has_account"], false);
+    let kt = unit(d, "Kế toán");
+    assert_eq!((kt["roster"].as_u64(), kt["present"].as_u64(), kt["late"].as_u64()), (Some(2), Some(2), Some(1)));
+    assert_eq!(kt["compliance"], 1.0);
+    let hours = |d: &Value, checkpoint: i64| -> Vec<i64> {
+        let h = d["hours"].as_array().unwrap().iter().find(|h| h["checkpoint_id"] == checkpoint).unwrap();
+        h["scans"].as_array().unwrap().iter().map(|n| n.as_i64().unwrap()).collect()
+    };
+    let mut gate = vec![0; 24];
+    gate[9] = 3;
+    gate[23] = 1;
+    assert_eq!(hours(d, s.gate), gate);
+    let mut desk = vec![0; 24];
+    desk[10] = 2;
+    assert_eq!(hours(d, reception), desk);
+
+    // 00:01 the next day: Bình at the gate. Cường's visit from last night does not make him
+    // present today.
+    t.clock.advance(2 * 60);
+    scan(&t, &s.checker, "b-2", s.gate, &binh).await;
+    let next = t.get(&format!("/api/v1/agencies/{agency}/stats/day"), Some(office)).await.body;
+    assert_eq!(next["date"], "2026-11-28", "today, in Vietnam");
+    assert_eq!(
+        (next["present"].as_u64(), next["late"].as_u64(), next["visitors"].as_u64()),
+        (Some(1), Some(0), Some(0))
+    );
+    assert_eq!(missing(unit(&next, "Kế toán")), ["Cường"]);
+    let mut gate = vec![0; 24];
+    gate[0] = 1;
+    assert_eq!(hours(&next, s.gate), gate);
+
+    // A day with no scans: nobody present, every hour zero, everyone missing.
+    let empty = t.get(&format!("/api/v1/agencies/{agency}/stats/day?date=2026-11-26"), Some(office)).await.body;
+    assert_eq!(
+        (empty["present"].as_u64(), empty["scans"].as_i64(), empty["compliance"].as_f64()),
+        (Some(0), Some(0), Some(0.0))
+    );
+    assert_eq!(missing(unit(&empty, "Văn phòng")), ["An", "Bình", "Em"]);
+    assert_eq!(hours(&empty, s.gate), vec![0; 24]);
+
+    // Only the agency's admins and the province see it, and every view is audited.
+    let r = t.get(&format!("/api/v1/agencies/{agency}/stats/day"), Some(&an)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let province = t.get(&format!("/api/v1/agencies/{agency}/stats/day?date=2026-11-27"), Some(&s.admin)).await;
+    assert_eq!(province.body["present"], 3);
+    let r = t.get(&format!("/api/v1/agencies/{agency}/stats/day?date=2026-11-29"), Some(office)).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "stats_date_in_future"));
+    let r = t.get(&format!("/api/v1/agencies/{agency}/stats/day?date=27/11/2026"), Some(office)).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_date"));
+    let r = t
+        .call(
+            Method::PUT,
+            &format!("/api/v1/agencies/{agency}/work-start"),
+            Some(office),
+            Some(json!({"time": "25:00"})),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_work_start"));
+    let audit = t.get("/api/v1/audit?action=agency_day_viewed", Some(&s.admin)).await;
+    assert_eq!(audit.body.as_array().unwrap().len(), 4, "{}", audit.text);
+}
