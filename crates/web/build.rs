@@ -1,5 +1,5 @@
 //! Fetches the browser libraries vaora serves (a QR decoder for camera scanning, a QR encoder for
-//! the pass screen) from the npm registry with `npm ci`, at the versions `frontend/package-lock.json`
+//! the pass screen, a chart library for the statistics) from the npm registry with `npm ci`, at the versions `frontend/package-lock.json`
 //! pins, into the build directory; and names this build's assets by a hash of their contents so
 //! that a phone never keeps a stale script. Nothing is fetched at run time.
 
@@ -13,7 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (file in node_modules, name served under /assets/<version>/vendor/)
-const VENDORED: &[(&str, &str)] = &[("jsqr/dist/jsQR.js", "jsqr.js"), ("qrcode-generator/dist/qrcode.js", "qrcode.js")];
+const VENDORED: &[(&str, &str)] = &[
+    ("jsqr/dist/jsQR.js", "jsqr.js"),
+    ("qrcode-generator/dist/qrcode.js", "qrcode.js"),
+    ("uplot/dist/uPlot.iife.min.js", "uplot.js"),
+    ("uplot/dist/uPlot.min.css", "uplot.css"),
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=frontend/package.json");

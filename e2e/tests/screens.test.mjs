@@ -121,6 +121,7 @@ test("every screen fits a 360 px phone in Vietnamese and in English, with nothin
     }],
     ["checkpoint-edit", "office", `/checkpoints/${checkpoint}/edit`],
     ["recent-scans", "office", `/agencies/${agency}/scans`],
+    ["agency-stats", "office", `/agencies/${agency}/stats`],
     ["audit-log", "province", "/admin/audit"],
     ["people-and-roles", "province", `/admin/people?q=${vaora.accounts.checker.phone}`],
     ["status-rules", "province", "/admin/rules"],

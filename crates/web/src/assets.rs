@@ -26,6 +26,8 @@ struct Files;
 const VENDORED: &[(&str, &[u8])] = &[
     ("vendor/jsqr.js", include_bytes!(concat!(env!("OUT_DIR"), "/vendor/jsqr.js"))),
     ("vendor/qrcode.js", include_bytes!(concat!(env!("OUT_DIR"), "/vendor/qrcode.js"))),
+    ("vendor/uplot.js", include_bytes!(concat!(env!("OUT_DIR"), "/vendor/uplot.js"))),
+    ("vendor/uplot.css", include_bytes!(concat!(env!("OUT_DIR"), "/vendor/uplot.css"))),
 ];
 
 /// This build's assets version: a hash of their contents, so that a changed file gets a new URL.

@@ -7,11 +7,12 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use common::{TestApp, site};
 use serde_json::{Value, json};
 
-both_engines!(an_agency_day_counts_exactly_what_happened);
+both_engines!(an_agency_day_counts_exactly_what_happened, the_statistics_screen_shows_the_day_without_javascript);
 
 async fn scan(t: &TestApp, checker: &str, id: &str, checkpoint: i64, holder: &str) -> Value {
     let code =
@@ -193,4 +194,63 @@ async fn an_agency_day_counts_exactly_what_happened(t: TestApp) {
     assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_work_start"));
     let audit = t.get("/api/v1/audit?action=agency_day_viewed", Some(&s.admin)).await;
     assert_eq!(audit.body.as_array().unwrap().len(), 4, "{}", audit.text);
+}
+
+async fn the_statistics_screen_shows_the_day_without_javascript(t: TestApp) {
+    let s = site(&t).await;
+    let (_, an) = t.citizen(311).await;
+    let unit =
+        t.post(&format!("/api/v1/agencies/{}/units", s.agency), Some(&s.office), json!({"name": "Văn phòng"})).await;
+    let unit = unit.body["id"].as_i64().unwrap();
+    for (name, phone) in [("Trần Văn An", "0912000311"), ("Lê Thị Bích", "0912000312")] {
+        let r = t
+            .post(
+                &format!("/api/v1/agencies/{}/roster", s.agency),
+                Some(&s.office),
+                json!({"unit_id": unit, "full_name": name, "phone": phone}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    scan(&t, &s.checker, "an-1", s.gate, &an).await;
+    let cookie = common::web_cookie(&t, "0912000100").await;
+    let get = |path: &str| Request::get(path).header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+    let page = t.send(get(&format!("/agencies/{}/stats", s.agency))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("<strong id=\"present\">1</strong> / 2"), "{}", page.text);
+    assert!(page.text.contains("50 %") && page.text.contains("Lê Thị Bích") && page.text.contains("Trần Văn An"));
+    assert!(page.text.contains("\"names\":[\"Cổng chính\"]"), "the chart's data: {}", page.text);
+    assert!(page.text.contains("/vendor/uplot.js"));
+    // The chart library is served by vaora itself.
+    let assets = page.text.split("/assets/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let lib = t.send(get(&format!("/assets/{assets}/vendor/uplot.js"))).await;
+    assert_eq!(lib.status, StatusCode::OK);
+    assert!(lib.text.contains("uPlot"));
+    // Changing the start of the working day through the form.
+    let r = t
+        .send(
+            Request::post(format!("/agencies/{}/work-start", s.agency))
+                .header(header::COOKIE, &cookie)
+                .header("sec-fetch-site", "same-origin")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("time=08:15"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let again = t.send(get(&format!("/agencies/{}/stats", s.agency))).await;
+    assert!(again.text.contains("value=\"08:15\""), "{}", again.text);
+    // A day not yet come is refused; someone else's agency is forbidden.
+    let r = t.send(get(&format!("/agencies/{}/stats?date=2030-01-01", s.agency))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let citizen_cookie = common::web_cookie(&t, "0912000311").await;
+    let r = t
+        .send(
+            Request::get(format!("/agencies/{}/stats", s.agency))
+                .header(header::COOKIE, &citizen_cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }

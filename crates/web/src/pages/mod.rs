@@ -9,6 +9,7 @@ mod checkin;
 mod family;
 mod health;
 mod screens;
+mod stats;
 mod walk_ins;
 
 use askama::Template;
@@ -195,6 +196,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/agencies/{id}/checkers", post(agency::assign_checker))
         .route("/agencies/{id}", get(agency::overview))
         .route("/agencies/{id}/scans", get(agency::recent_scans))
+        .route("/agencies/{id}/stats", get(stats::page))
+        .route("/agencies/{id}/work-start", post(stats::set_work_start))
         .route("/agencies/{id}/cards", post(agency::print_cards))
         .route("/agencies/{id}/units", post(agency::add_unit))
         .route("/agencies/{id}/checkpoints", post(agency::add_checkpoint))
