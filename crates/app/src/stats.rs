@@ -280,4 +280,22 @@ impl App {
         self.store.append_audit(audit).await?;
         Ok(result)
     }
+
+    /// Records that an agency's day left vaora as a file (its admins; audited as
+    /// `stats_exported`, with the format and the table).
+    pub async fn record_stats_export(
+        &self,
+        actor: &Actor,
+        agency: AgencyId,
+        date: NaiveDate,
+        format: &str,
+        table: &str,
+    ) -> Result<(), AppError> {
+        actor.require_agency_admin(agency)?;
+        let mut audit = self.audit(Some(actor), &actor.meta, "stats_exported", "agency");
+        audit.target_id = Some(agency.to_string());
+        audit.details = json!({ "date": date.to_string(), "format": format, "table": table });
+        self.store.append_audit(audit).await?;
+        Ok(())
+    }
 }

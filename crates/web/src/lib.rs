@@ -7,6 +7,7 @@
 pub mod api;
 pub mod assets;
 pub mod error;
+pub mod exports;
 pub mod extract;
 pub mod i18n;
 pub mod observe;

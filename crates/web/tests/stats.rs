@@ -12,7 +12,11 @@ use axum::http::{Method, Request, StatusCode, header};
 use common::{TestApp, site};
 use serde_json::{Value, json};
 
-both_engines!(an_agency_day_counts_exactly_what_happened, the_statistics_screen_shows_the_day_without_javascript);
+both_engines!(
+    an_agency_day_counts_exactly_what_happened,
+    the_statistics_screen_shows_the_day_without_javascript,
+    exports_open_in_a_spreadsheet_with_the_same_numbers,
+);
 
 async fn scan(t: &TestApp, checker: &str, id: &str, checkpoint: i64, holder: &str) -> Value {
     let code =
@@ -253,4 +257,110 @@ async fn the_statistics_screen_shows_the_day_without_javascript(t: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+/// Converts every sheet of an XLSX file to CSV with LibreOffice, as a health office would open it,
+/// and returns the sheets' rows by sheet name.
+fn libreoffice_sheets(xlsx: &[u8], names: &[&str]) -> Vec<Vec<Vec<String>>> {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let dir = std::env::temp_dir().join(format!("vaora-lo-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("day.xlsx");
+    std::fs::write(&file, xlsx).unwrap();
+    let out = std::process::Command::new("soffice")
+        .arg(format!("-env:UserInstallation=file://{}", dir.join("profile").display()))
+        .args([
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1",
+        ])
+        .arg("--outdir")
+        .arg(&dir)
+        .arg(&file)
+        .output()
+        .expect("LibreOffice (soffice) is installed: .ci/run installs libreoffice-calc-nogui");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sheets = names
+        .iter()
+        .map(|name| {
+            let path = dir.join(format!("day-{name}.csv"));
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+            reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect()
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    sheets
+}
+
+async fn exports_open_in_a_spreadsheet_with_the_same_numbers(t: TestApp) {
+    let s = site(&t).await;
+    let (_, lan) = t.citizen(321).await;
+    let (_, visitor) = t.citizen(322).await;
+    // Names a spreadsheet could take for formulas: a unit, a roster name, a position.
+    let unit =
+        t.post(&format!("/api/v1/agencies/{}/units", s.agency), Some(&s.office), json!({"name": "=1+1 Phòng"})).await;
+    assert_eq!(unit.status, StatusCode::CREATED, "{}", unit.text);
+    let unit = unit.body["id"].as_i64().unwrap();
+    for (name, position, phone) in
+        [("-Trần Thị Lan", "@Trưởng phòng", "0912000321"), ("Võ Văn Tùng", "+Phó phòng", "0912000323")]
+    {
+        let r = t
+            .post(
+                &format!("/api/v1/agencies/{}/roster", s.agency),
+                Some(&s.office),
+                json!({"unit_id": unit, "full_name": name, "position": position, "phone": phone}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    t.declare_well(&lan).await;
+    scan(&t, &s.checker, "l-1", s.gate, &lan).await;
+    scan(&t, &s.checker, "v-1", s.gate, &visitor).await;
+    let api = t.get(&format!("/api/v1/agencies/{}/stats/day", s.agency), Some(&s.office)).await.body;
+    assert_eq!(
+        (api["present"].as_u64(), api["visitors"].as_u64(), api["roster"].as_u64()),
+        (Some(1), Some(1), Some(2))
+    );
+
+    let xlsx = t.get(&format!("/api/v1/agencies/{}/stats/day.xlsx", s.agency), Some(&s.office)).await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    assert!(xlsx.raw.starts_with(b"PK"), "a zip container");
+    let sheets = libreoffice_sheets(&xlsx.raw, &["Tổng quan", "Đơn vị", "Đã đến", "Chưa quét mã", "Theo giờ"]);
+    let (summary, units, arrivals, missing, hours) = (&sheets[0], &sheets[1], &sheets[2], &sheets[3], &sheets[4]);
+    let figure = |label: &str| summary.iter().find(|r| r[0] == label).map(|r| r[1].clone()).unwrap();
+    assert_eq!(figure("Có mặt"), api["present"].to_string());
+    assert_eq!(figure("Khách đến"), api["visitors"].to_string());
+    assert_eq!(figure("Số người trong danh sách"), api["roster"].to_string());
+    assert_eq!(figure("Lượt quét"), api["scans"].to_string());
+    assert_eq!(figure("Tỷ lệ có mặt"), "50.0%");
+    // The unit named "=1+1 Phòng" is text, not 2 or an error; its numbers are the API's.
+    assert_eq!(
+        units[0],
+        ["Đơn vị", "Số người trong danh sách", "Có mặt", "Tỷ lệ có mặt", "Đi muộn", "Đã khai báo y tế"]
+    );
+    let row = units.iter().find(|r| r[0].contains("Phòng")).unwrap();
+    assert_eq!(row[0], "=1+1 Phòng");
+    assert_eq!((row[1].as_str(), row[2].as_str(), row[5].as_str()), ("2", "1", "1"));
+    assert_eq!(arrivals[1][0], "-Trần Thị Lan", "a name beginning with - stays text");
+    assert_eq!(arrivals[1][2], "09:00");
+    assert_eq!(missing[1], ["=1+1 Phòng", "Võ Văn Tùng", "+Phó phòng", "Không"], "he has no account yet");
+    let total: i64 = hours[1..].iter().map(|r| r[1].parse::<i64>().unwrap()).sum();
+    assert_eq!(total, api["scans"].as_i64().unwrap());
+
+    // The CSV of one table: a byte-order mark for Excel, and risky cells behind an apostrophe.
+    let csv = t.get(&format!("/api/v1/agencies/{}/stats/day.csv?table=missing", s.agency), Some(&s.office)).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.raw.starts_with(b"\xEF\xBB\xBF"));
+    assert!(csv.text.contains("'=1+1 Phòng,Võ Văn Tùng,'+Phó phòng,Không"), "{}", csv.text);
+    let r = t.get(&format!("/api/v1/agencies/{}/stats/day.csv?table=secrets", s.agency), Some(&s.office)).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_table"));
+    // Exports are for the agency's admins, and each is audited.
+    let (_, other) = t.citizen(324).await;
+    assert_eq!(
+        t.get(&format!("/api/v1/agencies/{}/stats/day.xlsx", s.agency), Some(&other)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let audit = t.get("/api/v1/audit?action=stats_exported", Some(&s.admin)).await;
+    assert_eq!(audit.body.as_array().unwrap().len(), 2, "{}", audit.text);
 }

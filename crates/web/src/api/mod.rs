@@ -73,6 +73,7 @@ impl Modify for Security {
         health::change_rules, health::rule_history, walk_ins::register, walk_ins::card,
         dependants::add, dependants::list, dependants::get_one, dependants::declare, dependants::declarations,
         dependants::card, stats::agency_day, stats::work_start, stats::set_work_start,
+        stats::agency_day_xlsx, stats::agency_day_csv,
     ),
     components(schemas(crate::error::ErrorBody, Created)),
     tags(
@@ -151,6 +152,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/checkpoints/{id}/walk-ins/{user}/card.pdf", post(walk_ins::card))
         .route("/dependants", get(dependants::list).post(dependants::add))
         .route("/agencies/{id}/stats/day", get(stats::agency_day))
+        .route("/agencies/{id}/stats/day.xlsx", get(stats::agency_day_xlsx))
+        .route("/agencies/{id}/stats/day.csv", get(stats::agency_day_csv))
         .route("/agencies/{id}/work-start", get(stats::work_start).put(stats::set_work_start))
         .route("/dependants/{id}", get(dependants::get_one))
         .route("/dependants/{id}/declarations", get(dependants::declarations).post(dependants::declare))

@@ -3,6 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +14,9 @@ use vaora_domain::AgencyId;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
+use crate::exports::{Cell, Table};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentActor};
+use crate::i18n::{Lang, Texts};
 
 /// Which day.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -231,4 +235,193 @@ pub async fn set_work_start(
     ApiJson(w): ApiJson<WorkStart>,
 ) -> ApiResult<Json<WorkStart>> {
     Ok(Json(WorkStart { time: clock(s.app.set_work_start(&a, AgencyId(id), &w.time).await?) }))
+}
+
+/// The tables of an agency's day, with headings in `t`'s language.
+pub(crate) fn day_tables(t: &Texts, day: &AgencyDay) -> Vec<Table> {
+    let yes_no = |b: bool| Cell::from(t.s(if b { "export.yes" } else { "export.no" }));
+    let unit_names: std::collections::HashMap<i64, String> =
+        day.units.iter().map(|u| (u.unit_id.0, u.name.clone())).collect();
+    let checkpoint_names: std::collections::HashMap<i64, String> =
+        day.hours.iter().map(|h| (h.checkpoint_id.0, h.name.clone())).collect();
+    let heads = |keys: &[&str]| keys.iter().map(|k| t.s(&format!("export.{k}"))).collect::<Vec<String>>();
+    let summary = Table {
+        name: t.s("export.sheet_summary"),
+        header: heads(&["metric", "value"]),
+        rows: vec![
+            vec![t.s("export.date").into(), day.date.to_string().into()],
+            vec![t.s("export.work_starts").into(), day.work_starts.clone().into()],
+            vec![t.s("export.roster").into(), day.roster.into()],
+            vec![t.s("export.present").into(), day.present.into()],
+            vec![t.s("export.compliance").into(), Cell::Share(day.compliance)],
+            vec![t.s("export.late").into(), day.late.into()],
+            vec![t.s("export.declared").into(), day.declared.into()],
+            vec![t.s("export.visitors").into(), day.visitors.into()],
+            vec![t.s("export.scans").into(), day.scans.into()],
+        ],
+    };
+    let units = Table {
+        name: t.s("export.sheet_units"),
+        header: heads(&["unit", "roster", "present", "compliance", "late", "declared"]),
+        rows: day
+            .units
+            .iter()
+            .map(|u| {
+                vec![
+                    u.name.clone().into(),
+                    u.roster.into(),
+                    u.present.into(),
+                    Cell::Share(u.compliance),
+                    u.late.into(),
+                    u.declared.into(),
+                ]
+            })
+            .collect(),
+    };
+    let arrivals = Table {
+        name: t.s("export.sheet_arrivals"),
+        header: heads(&["name", "units", "arrived_at", "checkpoint", "late", "declared"]),
+        rows: day
+            .arrivals
+            .iter()
+            .map(|a| {
+                let units: Vec<String> =
+                    a.units.iter().map(|u| unit_names.get(&u.0).cloned().unwrap_or_default()).collect();
+                vec![
+                    a.full_name.clone().into(),
+                    units.join("; ").into(),
+                    crate::exports::vn_clock(a.first_scan_at).into(),
+                    checkpoint_names.get(&a.checkpoint_id.0).cloned().unwrap_or_default().into(),
+                    yes_no(a.late),
+                    yes_no(a.declared),
+                ]
+            })
+            .collect(),
+    };
+    let missing = Table {
+        name: t.s("export.sheet_missing"),
+        header: heads(&["unit", "name", "position", "has_account"]),
+        rows: day
+            .units
+            .iter()
+            .flat_map(|u| {
+                u.missing.iter().map(|m| {
+                    vec![
+                        u.name.clone().into(),
+                        m.full_name.clone().into(),
+                        m.position.clone().into(),
+                        yes_no(m.has_account),
+                    ]
+                })
+            })
+            .collect(),
+    };
+    let mut hours_header = vec![t.s("export.hour")];
+    hours_header.extend(day.hours.iter().map(|h| h.name.clone()));
+    let hours = Table {
+        name: t.s("export.sheet_hours"),
+        header: hours_header,
+        rows: (0..24)
+            .map(|hour| {
+                let mut row = vec![Cell::from(format!("{hour:02}:00"))];
+                row.extend(day.hours.iter().map(|h| Cell::Int(h.scans[hour])));
+                row
+            })
+            .collect(),
+    };
+    vec![summary, units, arrivals, missing, hours]
+}
+
+/// The tables one CSV export may hold.
+const CSV_TABLES: [&str; 5] = ["summary", "units", "arrivals", "missing", "hours"];
+
+/// Which day and which table.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `YYYY-MM-DD`, Vietnam time (default today).
+    pub date: Option<String>,
+    /// For CSV: `summary`, `units` (the default), `arrivals`, `missing` or `hours`.
+    pub table: Option<String>,
+}
+
+async fn export_day(
+    s: &AppState,
+    a: &vaora_app::Actor,
+    id: i64,
+    q: &ExportQuery,
+    headers: &axum::http::HeaderMap,
+) -> Result<(AgencyDay, Texts, String), AppError> {
+    let date = match q.date.as_deref() {
+        Some(d) => parse_day(d)?,
+        None => s.app.now().vietnam_date(),
+    };
+    let day = s.app.agency_day(a, AgencyId(id), date).await?;
+    let code = s.app.get_agency(a, AgencyId(id)).await?.agency.code;
+    Ok((day, Texts::new(Lang::of(headers)), code))
+}
+
+fn attachment(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, mime.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// An agency's day as an XLSX workbook: summary, units, arrivals, who is missing, scans per hour
+/// (audited as `stats_exported`). Headings follow the caller's language; text that a spreadsheet
+/// could take for a formula is neutralised.
+#[utoipa::path(get, path = "/api/v1/agencies/{id}/stats/day.xlsx", tag = "statistics",
+    params(("id" = i64, Path, description = "Agency id"), ExportQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn agency_day_xlsx(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let (day, t, code) = export_day(&s, &a, id, &q, &headers).await?;
+    let bytes = crate::exports::xlsx(&day_tables(&t, &day))?;
+    s.app.record_stats_export(&a, AgencyId(id), day.date, "xlsx", "all").await?;
+    Ok(attachment(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("vaora-{}-{}.xlsx", file_safe(&code), day.date),
+    ))
+}
+
+/// One table of an agency's day as CSV (UTF-8 with a byte-order mark, for Excel; audited as
+/// `stats_exported`).
+#[utoipa::path(get, path = "/api/v1/agencies/{id}/stats/day.csv", tag = "statistics",
+    params(("id" = i64, Path, description = "Agency id"), ExportQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn agency_day_csv(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let table = q.table.clone().unwrap_or_else(|| "units".into());
+    let Some(index) = CSV_TABLES.iter().position(|t| *t == table) else {
+        return Err(AppError::invalid("invalid_table", format!("a table is one of {}", CSV_TABLES.join(", "))).into());
+    };
+    let (day, t, code) = export_day(&s, &a, id, &q, &headers).await?;
+    let tables = day_tables(&t, &day);
+    let bytes = crate::exports::csv(&tables[index])?;
+    s.app.record_stats_export(&a, AgencyId(id), day.date, "csv", &table).await?;
+    Ok(attachment(bytes, "text/csv; charset=utf-8", &format!("vaora-{}-{}-{table}.csv", file_safe(&code), day.date)))
+}
+
+/// An agency code as part of a file name.
+fn file_safe(code: &str) -> String {
+    code.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
 }
