@@ -136,15 +136,6 @@ fn rate(part: usize, whole: usize) -> f64 {
     if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
 }
 
-/// The first admitted scan of each person (scans come in time order).
-fn first_scans(scans: &[DayScan]) -> HashMap<UserId, &DayScan> {
-    let mut first: HashMap<UserId, &DayScan> = HashMap::new();
-    for s in scans {
-        first.entry(s.user_id).or_insert(s);
-    }
-    first
-}
-
 impl App {
     /// When the agency's working day starts, in minutes after midnight.
     pub async fn work_start(&self, actor: &Actor, agency: AgencyId) -> Result<i64, AppError> {
@@ -183,9 +174,9 @@ impl App {
         let units = self.store.units_of(agency).await?;
         let roster = self.store.roster_of_agency(agency).await?;
         let checkpoints = self.store.checkpoints_of(agency).await?;
-        let scans = self.store.admitted_scans(agency, from, to).await?;
+        let arrived = self.store.arrivals(agency, vaora_domain::time::date_day(date)).await?;
         let hours = self.store.scans_per_hour(agency, from, to).await?;
-        let first = first_scans(&scans);
+        let first: HashMap<UserId, &DayScan> = arrived.iter().map(|a| (a.user_id, a)).collect();
 
         // A person on several rosters is one person: by account, or by entry when they have none.
         let mut people: BTreeMap<String, Vec<usize>> = BTreeMap::new();

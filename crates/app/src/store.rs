@@ -621,7 +621,7 @@ pub trait DependantStore: Send + Sync {
     async fn dependant(&self, user: UserId) -> StoreResult<Option<DependantRecord>>;
 }
 
-/// A scan that identified a person and gave them a status, as the statistics count it.
+/// A person's first scan of a day at an agency that identified them and gave them a status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayScan {
     /// Whose.
@@ -648,9 +648,9 @@ pub struct HourCount {
 /// What the agency statistics read.
 #[async_trait]
 pub trait StatsStore: Send + Sync {
-    /// The scans at the agency's checkpoints in `[from, to)` that identified a person and gave
-    /// them a status (an invalid or reused code does not count), in time order.
-    async fn admitted_scans(&self, agency: AgencyId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<DayScan>>;
+    /// Each person's first admitted scan at the agency on a day (Vietnam time, as days since
+    /// 1970-01-01), in time order: what the `arrivals` table keeps as scans arrive.
+    async fn arrivals(&self, agency: AgencyId, day: i32) -> StoreResult<Vec<DayScan>>;
     /// Every scan at the agency's checkpoints in `[from, to)`, counted per checkpoint and UTC hour.
     async fn scans_per_hour(&self, agency: AgencyId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<HourCount>>;
     /// When the agency's working day starts, in minutes after midnight (Vietnam time), if set.

@@ -41,6 +41,21 @@ impl Timestamp {
     }
 }
 
+/// The Vietnam-time date of an instant as days since 1970-01-01 (how the statistics key a day).
+pub fn vietnam_day(t: Timestamp) -> i32 {
+    i32::try_from((t.millis() + 7 * 3_600_000).div_euclid(86_400_000)).unwrap_or(i32::MAX)
+}
+
+/// The Vietnam-time date of a day number (see [`vietnam_day`]).
+pub fn day_date(day: i32) -> NaiveDate {
+    NaiveDate::from_epoch_days(day).unwrap_or_default()
+}
+
+/// The day number of a Vietnam-time date (see [`vietnam_day`]).
+pub fn date_day(date: NaiveDate) -> i32 {
+    date.to_epoch_days()
+}
+
 impl From<DateTime<Utc>> for Timestamp {
     fn from(value: DateTime<Utc>) -> Self {
         Self(value.timestamp_millis())

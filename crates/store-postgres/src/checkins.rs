@@ -228,6 +228,25 @@ async fn record_one(conn: &mut PgConnection, w: &ScanWrite) -> StoreResult<ScanO
     .execute(&mut *conn)
     .await
     .map_err(backend)?;
+    if let (Some(user), Some(_)) = (w.user_id, &answer.rule) {
+        // The person's first admitted scan of the day at the checkpoint's agency (see the
+        // `arrivals` table): a later scan changes nothing, an earlier one sent late replaces it.
+        sqlx::query(
+            "INSERT INTO arrivals (agency_id, day, user_id, first_at, checkpoint_id, declared)
+             SELECT agency_id, $1, $2, $3, id, $4 FROM checkpoints WHERE id = $5
+             ON CONFLICT (agency_id, day, user_id) DO UPDATE
+                SET first_at = excluded.first_at, checkpoint_id = excluded.checkpoint_id, declared = excluded.declared
+                WHERE excluded.first_at < arrivals.first_at",
+        )
+        .bind(vaora_domain::time::vietnam_day(w.scanned_at))
+        .bind(user.0)
+        .bind(w.scanned_at.millis())
+        .bind(answer.declared_until.is_some())
+        .bind(w.checkpoint_id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    }
     Ok(ScanOutcome { answer, visit_id, resubmitted: false, scanned_at: w.scanned_at })
 }
 

@@ -8,17 +8,12 @@ use crate::{PostgresStore, append_audit, backend, ms};
 
 #[async_trait]
 impl StatsStore for PostgresStore {
-    async fn admitted_scans(&self, agency: AgencyId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<DayScan>> {
+    async fn arrivals(&self, agency: AgencyId, day: i32) -> StoreResult<Vec<DayScan>> {
         let rows: Vec<(i64, i64, i64, bool)> = sqlx::query_as(
-            "SELECT s.user_id, s.checkpoint_id, s.scanned_at, s.declared_until IS NOT NULL
-             FROM checkpoints c JOIN scans s ON s.checkpoint_id = c.id
-             WHERE c.agency_id = $1 AND s.scanned_at >= $2 AND s.scanned_at < $3
-               AND s.user_id IS NOT NULL AND s.rule IS NOT NULL
-             ORDER BY s.scanned_at, s.id",
+            "SELECT user_id, checkpoint_id, first_at, declared FROM arrivals WHERE agency_id = $1 AND day = $2 ORDER BY first_at, user_id",
         )
         .bind(agency.0)
-        .bind(from.millis())
-        .bind(to.millis())
+        .bind(day)
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;

@@ -196,7 +196,32 @@ fn record_one(conn: &Connection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
         Some(what) => StoreError::Conflict(what),
         None => db(e),
     })?;
+    if let (Some(user), Some(_)) = (w.user_id, &answer.rule) {
+        record_arrival(conn, w, user.0, answer.declared_until.is_some())?;
+    }
     Ok(ScanOutcome { answer, visit_id, resubmitted: false, scanned_at: w.scanned_at })
+}
+
+/// Keeps the person's first admitted scan of the day at the checkpoint's agency (see the
+/// `arrivals` table): a later scan changes nothing, an earlier one sent late replaces it.
+fn record_arrival(conn: &Connection, w: &ScanWrite, user: i64, declared: bool) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO arrivals (agency_id, day, user_id, first_at, checkpoint_id, declared)
+         SELECT agency_id, ?1, ?2, ?3, id, ?4 FROM checkpoints WHERE id = ?5
+         ON CONFLICT (agency_id, day, user_id) DO UPDATE
+            SET first_at = excluded.first_at, checkpoint_id = excluded.checkpoint_id, declared = excluded.declared
+            WHERE excluded.first_at < arrivals.first_at",
+    )
+    .map_err(db)?
+    .execute(params![
+        vaora_domain::time::vietnam_day(w.scanned_at),
+        user,
+        w.scanned_at.millis(),
+        declared,
+        w.checkpoint_id.0
+    ])
+    .map_err(db)?;
+    Ok(())
 }
 
 // Not `RETURNING id`: SQLite collects returned rows in a temporary B-tree, created and dropped for

@@ -1552,6 +1552,44 @@ mod cases {
 
     // ---- check-ins: scans and visits ----
 
+    pub async fn arrivals_keep_each_persons_first_admitted_scan_of_the_day(db: TestDb) {
+        let s = &db.store;
+        let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let other = agency(s, "SYT", "Sở Y tế").await;
+        let (gate, desk) = (checkpoint(s, a, "Cổng chính").await, checkpoint(s, a, "Bộ phận một cửa").await);
+        let clinic = checkpoint(s, other, "Cổng").await;
+        let (an, binh) = (user(s, "1", "Nguyễn Văn An").await, user(s, "2", "Lê Văn Bình").await);
+        let day = vaora_domain::time::vietnam_day(T0);
+        // An at the gate, then at the desk: one arrival, the first.
+        record(s, scan("a1", gate, CheckpointMode::Entry, an, t(HOUR))).await;
+        record(s, scan("a2", desk, CheckpointMode::Entry, an, t(2 * HOUR))).await;
+        // An earlier scan sent late (queued offline) replaces it, with its own declaration state.
+        let mut early = scan("a3", desk, CheckpointMode::Entry, an, t(30 * MIN));
+        early.answer.declared_until = None;
+        record(s, early).await;
+        // Bình's refused code (red, no rule) is no arrival; his valid scan at another agency counts there.
+        let mut refused = scan("b1", gate, CheckpointMode::Entry, binh, t(HOUR));
+        refused.answer = answer("red", Some("pass_expired"));
+        refused.user_id = None;
+        record(s, refused).await;
+        record(s, scan("b2", clinic, CheckpointMode::Entry, binh, t(HOUR))).await;
+        let arrived = s.arrivals(a, day).await.unwrap();
+        assert_eq!(
+            arrived,
+            [DayScan { user_id: an, checkpoint_id: desk, scanned_at: t(30 * MIN), declared: false }],
+            "one arrival per person: the earliest"
+        );
+        let there = s.arrivals(other, day).await.unwrap();
+        assert_eq!(there.len(), 1);
+        assert_eq!((there[0].user_id, there[0].declared), (binh, true));
+        // A resubmission changes nothing; the next day is another day.
+        record(s, scan("a3", gate, CheckpointMode::Entry, an, t(10 * MIN))).await;
+        assert_eq!(s.arrivals(a, day).await.unwrap()[0].scanned_at, t(30 * MIN));
+        record(s, scan("a4", gate, CheckpointMode::Entry, an, t(24 * HOUR))).await;
+        assert_eq!(s.arrivals(a, day + 1).await.unwrap().len(), 1);
+        assert_eq!(s.arrivals(a, day).await.unwrap().len(), 1);
+    }
+
     pub async fn a_resubmitted_scan_gets_its_first_answer_and_changes_nothing(db: TestDb) {
         let s = &db.store;
         let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
@@ -2279,6 +2317,7 @@ vaora_testkit::each_engine!(cases =>
     rotating_a_venue_code_records_its_generations,
     issuing_a_card_revokes_the_holders_earlier_cards,
     a_resubmitted_scan_gets_its_first_answer_and_changes_nothing,
+    arrivals_keep_each_persons_first_admitted_scan_of_the_day,
     a_pass_is_accepted_once_per_checkpoint,
     concurrent_scans_of_one_pass_accept_it_once,
     only_a_valid_scan_of_a_known_person_makes_a_visit,
