@@ -114,10 +114,73 @@ pub struct AgencyDay {
     pub hours: Vec<CheckpointHours>,
 }
 
+/// An agency in the province's ranking: counts only, never a name of a person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgencyRank {
+    /// The agency.
+    pub agency_id: AgencyId,
+    /// Its name.
+    pub name: String,
+    /// People on its rosters.
+    pub roster: i64,
+    /// Staff arrivals over the range (one per person per day).
+    pub staff_days: i64,
+    /// `staff_days / (roster × days)`.
+    pub compliance: f64,
+    /// Visitor arrivals over the range.
+    pub visitors: i64,
+    /// Late staff arrivals.
+    pub late: i64,
+    /// Staff arrivals with a valid declaration.
+    pub declared: i64,
+}
+
+/// The province's ranking of agencies by compliance over a range of days.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProvinceRanking {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day (included).
+    pub to: NaiveDate,
+    /// How many days.
+    pub days: i64,
+    /// Every agency, best compliance first (ties by name).
+    pub agencies: Vec<AgencyRank>,
+}
+
+/// One day of an agency's trend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrendDay {
+    /// The day.
+    pub date: NaiveDate,
+    /// People on the rosters (today's rosters).
+    pub roster: i64,
+    /// Staff who arrived.
+    pub present: i64,
+    /// `present / roster`.
+    pub compliance: f64,
+    /// Staff who came late.
+    pub late: i64,
+    /// Staff who had declared.
+    pub declared: i64,
+    /// Visitors.
+    pub visitors: i64,
+}
+
+/// The most days a range may cover (the retention period is shorter still).
+pub const MAX_RANGE_DAYS: i64 = 366;
+
 /// The instant a Vietnam-time date starts.
 pub fn day_start(date: NaiveDate) -> Timestamp {
     let local = date.and_time(NaiveTime::MIN).and_local_timezone(VIETNAM).single();
     Timestamp(local.map(|t| t.timestamp_millis()).unwrap_or_default())
+}
+
+/// From when (Unix milliseconds) an arrival on `day` (days since 1970-01-01, Vietnam time) is late,
+/// for a working day starting `start` minutes after midnight: an arrival within the start minute
+/// is on time.
+pub fn late_from(day: i32, start: i64) -> i64 {
+    i64::from(day) * 86_400_000 - 7 * 3_600_000 + (start + 1) * 60_000
 }
 
 /// `HH:MM` for minutes after midnight.
@@ -134,6 +197,10 @@ pub fn parse_clock(s: &str) -> Result<i64, AppError> {
 
 fn rate(part: usize, whole: usize) -> f64 {
     if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+}
+
+fn share(part: i64, whole: i64) -> f64 {
+    if whole <= 0 { 0.0 } else { part as f64 / whole as f64 }
 }
 
 impl App {
@@ -169,7 +236,7 @@ impl App {
         let from = day_start(date);
         let to = day_start(date + chrono::Days::new(1));
         let start_minute = self.store.work_start(agency).await?.unwrap_or(DEFAULT_WORK_START_MINUTE);
-        let late_after = from.plus_seconds(start_minute * 60);
+        let late_from = Timestamp(late_from(vaora_domain::time::date_day(date), start_minute));
 
         let units = self.store.units_of(agency).await?;
         let roster = self.store.roster_of_agency(agency).await?;
@@ -198,7 +265,7 @@ impl App {
                 units: entries.iter().map(|i| roster[*i].unit_id).collect(),
                 first_scan_at: scan.scanned_at,
                 checkpoint_id: scan.checkpoint_id,
-                late: scan.scanned_at >= late_after.plus_seconds(60),
+                late: scan.scanned_at >= late_from,
                 declared: scan.declared,
             });
         }
@@ -216,7 +283,7 @@ impl App {
                     roster: mine.len(),
                     present: present.len(),
                     compliance: rate(present.len(), mine.len()),
-                    late: present.iter().filter(|s| s.scanned_at >= late_after.plus_seconds(60)).count(),
+                    late: present.iter().filter(|s| s.scanned_at >= late_from).count(),
                     declared: present.iter().filter(|s| s.declared).count(),
                     missing: mine
                         .iter()
@@ -288,5 +355,105 @@ impl App {
         audit.details = json!({ "date": date.to_string(), "format": format, "table": table });
         self.store.append_audit(audit).await?;
         Ok(())
+    }
+
+    /// Checks a range of days: in order, not in the future, within the retention period.
+    fn check_range(&self, from: NaiveDate, to: NaiveDate) -> Result<i64, AppError> {
+        let today = self.now().vietnam_date();
+        if from > to {
+            return Err(AppError::invalid("invalid_range", "the range ends before it starts"));
+        }
+        if to > today {
+            return Err(AppError::invalid("stats_date_in_future", "there are no statistics for a day to come"));
+        }
+        if (today - from).num_days() > self.settings.retention_days {
+            return Err(AppError::invalid("stats_date_too_old", "that day is past the retention period"));
+        }
+        let days = (to - from).num_days() + 1;
+        if days > MAX_RANGE_DAYS {
+            return Err(AppError::invalid("invalid_range", "a range covers at most a year"));
+        }
+        Ok(days)
+    }
+
+    /// All agencies ranked by staff compliance over `from..=to` (province admins). Counts only:
+    /// no person's name leaves their agency's view.
+    pub async fn province_ranking(
+        &self,
+        actor: &Actor,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<ProvinceRanking, AppError> {
+        actor.require_province_admin()?;
+        let days = self.check_range(from, to)?;
+        let totals =
+            self.store.agency_totals(vaora_domain::time::date_day(from), vaora_domain::time::date_day(to)).await?;
+        let mut agencies: Vec<AgencyRank> = totals
+            .into_iter()
+            .map(|t| AgencyRank {
+                compliance: share(t.staff_days, t.people * days),
+                agency_id: t.agency_id,
+                name: t.name,
+                roster: t.people,
+                staff_days: t.staff_days,
+                visitors: t.visitors,
+                late: t.late,
+                declared: t.declared,
+            })
+            .collect();
+        agencies.sort_by(|a, b| b.compliance.total_cmp(&a.compliance).then_with(|| a.name.cmp(&b.name)));
+        Ok(ProvinceRanking { from, to, days, agencies })
+    }
+
+    /// An agency's days over `from..=to`, one entry per day (its admins and the province's).
+    pub async fn agency_trend(
+        &self,
+        actor: &Actor,
+        agency: AgencyId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<TrendDay>, AppError> {
+        actor.require_agency_admin(agency)?;
+        self.check_range(from, to)?;
+        let (first, last) = (vaora_domain::time::date_day(from), vaora_domain::time::date_day(to));
+        let roster = self.store.roster_people(agency).await?;
+        let counted: HashMap<i32, crate::store::DayTotals> =
+            self.store.agency_day_totals(agency, first, last).await?.into_iter().map(|d| (d.day, d)).collect();
+        Ok((first..=last)
+            .map(|day| {
+                let d = counted.get(&day);
+                let present = d.map_or(0, |d| d.staff);
+                TrendDay {
+                    date: vaora_domain::time::day_date(day),
+                    roster,
+                    present,
+                    compliance: share(present, roster),
+                    late: d.map_or(0, |d| d.late),
+                    declared: d.map_or(0, |d| d.declared),
+                    visitors: d.map_or(0, |d| d.visitors),
+                }
+            })
+            .collect())
+    }
+
+    /// Active checkpoints with no scan today (Vietnam time): an unused checkpoint is a risk
+    /// (province admins).
+    pub async fn idle_checkpoints(&self, actor: &Actor) -> Result<Vec<crate::store::IdleCheckpoint>, AppError> {
+        actor.require_province_admin()?;
+        Ok(self.store.idle_checkpoints(day_start(self.now().vietnam_date())).await?)
+    }
+
+    /// Scans per hour across the province on a day: 24 counts from 00:00 Vietnam time (province
+    /// admins).
+    pub async fn province_hours(&self, actor: &Actor, date: NaiveDate) -> Result<Vec<i64>, AppError> {
+        actor.require_province_admin()?;
+        self.check_range(date, date)?;
+        let from = day_start(date);
+        let mut hours = vec![0; 24];
+        for (hour, n) in self.store.province_hours(from, day_start(date + chrono::Days::new(1))).await? {
+            let i = usize::try_from((hour.millis() - from.millis()) / 3_600_000).unwrap_or(0).min(23);
+            hours[i] += n;
+        }
+        Ok(hours)
     }
 }

@@ -645,6 +645,53 @@ pub struct HourCount {
     pub scans: i64,
 }
 
+/// An agency's counts over a range of days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgencyTotals {
+    /// The agency.
+    pub agency_id: AgencyId,
+    /// Its name.
+    pub name: String,
+    /// People on its rosters now.
+    pub people: i64,
+    /// Staff arrivals summed over the days (one per person per day).
+    pub staff_days: i64,
+    /// Visitor arrivals summed over the days.
+    pub visitors: i64,
+    /// Late staff arrivals.
+    pub late: i64,
+    /// Staff arrivals with a valid declaration.
+    pub declared: i64,
+}
+
+/// An agency's counts for one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayTotals {
+    /// The day (Vietnam time, days since 1970-01-01).
+    pub day: i32,
+    /// Staff who arrived.
+    pub staff: i64,
+    /// Visitors.
+    pub visitors: i64,
+    /// Staff who came late.
+    pub late: i64,
+    /// Staff who had declared.
+    pub declared: i64,
+}
+
+/// An active checkpoint that has not scanned since a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdleCheckpoint {
+    /// The checkpoint.
+    pub checkpoint_id: CheckpointId,
+    /// Its name.
+    pub name: String,
+    /// Its agency.
+    pub agency_id: AgencyId,
+    /// The agency's name.
+    pub agency_name: String,
+}
+
 /// What the agency statistics read.
 #[async_trait]
 pub trait StatsStore: Send + Sync {
@@ -653,6 +700,16 @@ pub trait StatsStore: Send + Sync {
     async fn arrivals(&self, agency: AgencyId, day: i32) -> StoreResult<Vec<DayScan>>;
     /// Every scan at the agency's checkpoints in `[from, to)`, counted per checkpoint and UTC hour.
     async fn scans_per_hour(&self, agency: AgencyId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<HourCount>>;
+    /// Every agency's counts over the days `from..=to`, from the kept day counts.
+    async fn agency_totals(&self, from: i32, to: i32) -> StoreResult<Vec<AgencyTotals>>;
+    /// One agency's day counts over `from..=to` (days with no arrival are absent).
+    async fn agency_day_totals(&self, agency: AgencyId, from: i32, to: i32) -> StoreResult<Vec<DayTotals>>;
+    /// People on the agency's rosters now (someone on two units' rosters counts once).
+    async fn roster_people(&self, agency: AgencyId) -> StoreResult<i64>;
+    /// Active checkpoints with no scan at or after `since`, by agency and name.
+    async fn idle_checkpoints(&self, since: Timestamp) -> StoreResult<Vec<IdleCheckpoint>>;
+    /// Every scan in the province in `[from, to)`, counted per UTC hour.
+    async fn province_hours(&self, from: Timestamp, to: Timestamp) -> StoreResult<Vec<(Timestamp, i64)>>;
     /// When the agency's working day starts, in minutes after midnight (Vietnam time), if set.
     async fn work_start(&self, agency: AgencyId) -> StoreResult<Option<i64>>;
     /// Sets it, with its audit entry.

@@ -18,3 +18,26 @@ CREATE TABLE arrivals (
     declared      BOOLEAN NOT NULL,
     PRIMARY KEY (agency_id, day, user_id)
 );
+
+-- Per agency and day, the arrivals counted as the province ranks agencies: staff (on one of the
+-- agency's rosters) and visitors, and of the staff who came late and who had declared. Kept by the
+-- scan writer with each new arrival, and counted again from `arrivals` when the agency's roster
+-- or working-day start changes, so that they always equal what the agency's own day shows.
+CREATE TABLE agency_days (
+    agency_id BIGINT  NOT NULL,
+    day       INTEGER NOT NULL,
+    staff     INTEGER NOT NULL,
+    visitors  INTEGER NOT NULL,
+    late      INTEGER NOT NULL,
+    declared  INTEGER NOT NULL,
+    PRIMARY KEY (agency_id, day)
+);
+
+-- How many people are on each agency's rosters (someone on two units' rosters counts once).
+CREATE TABLE agency_rosters (
+    agency_id BIGINT PRIMARY KEY,
+    people    INTEGER NOT NULL
+);
+INSERT INTO agency_rosters (agency_id, people)
+    SELECT u.agency_id, COUNT(DISTINCT COALESCE('u' || r.user_id, 'e' || r.id))
+    FROM roster_entries r JOIN units u ON u.id = r.unit_id GROUP BY u.agency_id;

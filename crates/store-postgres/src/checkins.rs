@@ -229,25 +229,92 @@ async fn record_one(conn: &mut PgConnection, w: &ScanWrite) -> StoreResult<ScanO
     .await
     .map_err(backend)?;
     if let (Some(user), Some(_)) = (w.user_id, &answer.rule) {
-        // The person's first admitted scan of the day at the checkpoint's agency (see the
-        // `arrivals` table): a later scan changes nothing, an earlier one sent late replaces it.
-        sqlx::query(
-            "INSERT INTO arrivals (agency_id, day, user_id, first_at, checkpoint_id, declared)
-             SELECT agency_id, $1, $2, $3, id, $4 FROM checkpoints WHERE id = $5
-             ON CONFLICT (agency_id, day, user_id) DO UPDATE
-                SET first_at = excluded.first_at, checkpoint_id = excluded.checkpoint_id, declared = excluded.declared
-                WHERE excluded.first_at < arrivals.first_at",
-        )
-        .bind(vaora_domain::time::vietnam_day(w.scanned_at))
-        .bind(user.0)
-        .bind(w.scanned_at.millis())
-        .bind(answer.declared_until.is_some())
-        .bind(w.checkpoint_id.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+        record_arrival(conn, w, user.0, answer.declared_until.is_some()).await?;
     }
     Ok(ScanOutcome { answer, visit_id, resubmitted: false, scanned_at: w.scanned_at })
+}
+
+/// Keeps the person's first admitted scan of the day at the checkpoint's agency (see the
+/// `arrivals` table): a later scan changes nothing, an earlier one sent late replaces it. The
+/// agency's day counts (`agency_days`) follow: a new arrival is staff or a visitor by the agency's
+/// rosters; an earlier one may change whether a staff member was late or had declared.
+async fn record_arrival(conn: &mut sqlx::PgConnection, w: &ScanWrite, user: i64, declared: bool) -> StoreResult<()> {
+    let Some(agency): Option<i64> = sqlx::query_scalar("SELECT agency_id FROM checkpoints WHERE id = $1")
+        .bind(w.checkpoint_id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?
+    else {
+        return Ok(());
+    };
+    let day = vaora_domain::time::vietnam_day(w.scanned_at);
+    let at = w.scanned_at.millis();
+    let old: Option<(i64, bool)> =
+        sqlx::query_as("SELECT first_at, declared FROM arrivals WHERE agency_id = $1 AND day = $2 AND user_id = $3")
+            .bind(agency)
+            .bind(day)
+            .bind(user)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    if old.is_some_and(|(first, _)| first <= at) {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO arrivals (agency_id, day, user_id, first_at, checkpoint_id, declared) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (agency_id, day, user_id) DO UPDATE
+            SET first_at = excluded.first_at, checkpoint_id = excluded.checkpoint_id, declared = excluded.declared",
+    )
+    .bind(agency)
+    .bind(day)
+    .bind(user)
+    .bind(at)
+    .bind(w.checkpoint_id.0)
+    .bind(declared)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let staff: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM roster_entries r JOIN units u ON u.id = r.unit_id
+                        WHERE r.user_id = $1 AND u.agency_id = $2)",
+    )
+    .bind(user)
+    .bind(agency)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(backend)?;
+    let start: i64 =
+        sqlx::query_scalar::<_, i32>("SELECT work_starts_minute FROM agency_settings WHERE agency_id = $1")
+            .bind(agency)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?
+            .map_or(vaora_app::stats::DEFAULT_WORK_START_MINUTE, i64::from);
+    let late = |first: i64| i32::from(first >= vaora_app::stats::late_from(day, start));
+    let counts: [i32; 4] = match old {
+        None if staff => [1, 0, late(at), i32::from(declared)],
+        None => [0, 1, 0, 0],
+        Some((first, was_declared)) if staff => {
+            [0, 0, late(at) - late(first), i32::from(declared) - i32::from(was_declared)]
+        }
+        Some(_) => return Ok(()),
+    };
+    sqlx::query(
+        "INSERT INTO agency_days (agency_id, day, staff, visitors, late, declared) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (agency_id, day) DO UPDATE SET staff = agency_days.staff + excluded.staff,
+            visitors = agency_days.visitors + excluded.visitors, late = agency_days.late + excluded.late,
+            declared = agency_days.declared + excluded.declared",
+    )
+    .bind(agency)
+    .bind(day)
+    .bind(counts[0])
+    .bind(counts[1])
+    .bind(counts[2])
+    .bind(counts[3])
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
 }
 
 /// How many jobs may wait for the scan writer.

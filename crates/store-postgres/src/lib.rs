@@ -152,6 +152,47 @@ pub(crate) async fn begin_write_on(pool: &PgPool) -> StoreResult<WriteTx> {
     Ok(WriteTx(tx))
 }
 
+/// Counts an agency's days again from its arrivals, and its roster's size, after its roster or
+/// working-day start changed (inside the caller's writing transaction).
+pub(crate) async fn recount_agency(tx: &mut WriteTx, agency: i64) -> StoreResult<()> {
+    let conn: &mut sqlx::PgConnection = tx;
+    sqlx::query("DELETE FROM agency_days WHERE agency_id = $1")
+        .bind(agency)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    sqlx::query(
+        "INSERT INTO agency_days (agency_id, day, staff, visitors, late, declared)
+         SELECT a.agency_id, a.day,
+            COUNT(*) FILTER (WHERE s.user_id IS NOT NULL), COUNT(*) FILTER (WHERE s.user_id IS NULL),
+            COUNT(*) FILTER (WHERE s.user_id IS NOT NULL
+                AND a.first_at >= a.day::BIGINT * 86400000 - 25200000 + (w.start + 1) * 60000),
+            COUNT(*) FILTER (WHERE s.user_id IS NOT NULL AND a.declared)
+         FROM arrivals a
+         CROSS JOIN (SELECT COALESCE((SELECT work_starts_minute::BIGINT FROM agency_settings WHERE agency_id = $1), $2) AS start) w
+         LEFT JOIN (SELECT DISTINCT r.user_id FROM roster_entries r JOIN units u ON u.id = r.unit_id
+                    WHERE u.agency_id = $1 AND r.user_id IS NOT NULL) s ON s.user_id = a.user_id
+         WHERE a.agency_id = $1
+         GROUP BY a.agency_id, a.day",
+    )
+    .bind(agency)
+    .bind(vaora_app::stats::DEFAULT_WORK_START_MINUTE)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    sqlx::query(
+        "INSERT INTO agency_rosters (agency_id, people)
+         SELECT $1, COUNT(DISTINCT COALESCE('u' || r.user_id, 'e' || r.id))
+         FROM roster_entries r JOIN units u ON u.id = r.unit_id WHERE u.agency_id = $1
+         ON CONFLICT (agency_id) DO UPDATE SET people = excluded.people",
+    )
+    .bind(agency)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
 /// Inserts a person's row (any kind) and returns its id, inside the caller's writing transaction.
 async fn insert_user(tx: &mut WriteTx, u: &NewUser) -> StoreResult<i64> {
     let conn: &mut sqlx::PgConnection = tx;
@@ -342,6 +383,17 @@ impl AccountStore for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        // Linking may merge two roster lines into one person: the agencies' counts follow.
+        let agencies: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT u.agency_id FROM roster_entries r JOIN units u ON u.id = r.unit_id WHERE r.user_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for agency in agencies {
+            recount_agency(&mut tx, agency).await?;
+        }
         let mut audit = audit;
         audit.target_id = Some(id.to_string());
         audit.subject = Some(UserId(id));
@@ -690,6 +742,20 @@ impl OrgStore for PostgresStore {
             ids.push(RosterEntryId(id));
         }
         append_audit(&mut tx, &audit).await?;
+        let mut agencies: Vec<i64> = Vec::new();
+        for (unit, _) in &entries {
+            let agency: i64 = sqlx::query_scalar("SELECT agency_id FROM units WHERE id = $1")
+                .bind(unit.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if !agencies.contains(&agency) {
+                agencies.push(agency);
+            }
+        }
+        for agency in agencies {
+            recount_agency(&mut tx, agency).await?;
+        }
         tx.commit().await?;
         Ok(ids)
     }
@@ -746,6 +812,7 @@ impl OrgStore for PostgresStore {
             return Err(StoreError::NotFound);
         }
         append_audit(&mut tx, &audit).await?;
+        recount_agency(&mut tx, agency.0).await?;
         tx.commit().await
     }
 

@@ -47,6 +47,96 @@ impl StatsStore for PostgresStore {
             .collect())
     }
 
+    async fn agency_totals(&self, from: i32, to: i32) -> StoreResult<Vec<AgencyTotals>> {
+        let rows: Vec<(i64, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT g.id, g.name, COALESCE(r.people, 0)::BIGINT, COALESCE(SUM(d.staff), 0)::BIGINT, COALESCE(SUM(d.visitors), 0)::BIGINT,
+                    COALESCE(SUM(d.late), 0)::BIGINT, COALESCE(SUM(d.declared), 0)::BIGINT
+             FROM agencies g
+             LEFT JOIN agency_rosters r ON r.agency_id = g.id
+             LEFT JOIN agency_days d ON d.agency_id = g.id AND d.day >= $1 AND d.day <= $2
+             GROUP BY g.id, g.name, r.people",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, people, staff_days, visitors, late, declared)| AgencyTotals {
+                agency_id: AgencyId(id),
+                name,
+                people,
+                staff_days,
+                visitors,
+                late,
+                declared,
+            })
+            .collect())
+    }
+
+    async fn agency_day_totals(&self, agency: AgencyId, from: i32, to: i32) -> StoreResult<Vec<DayTotals>> {
+        let rows: Vec<(i32, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT day, staff::BIGINT, visitors::BIGINT, late::BIGINT, declared::BIGINT FROM agency_days
+             WHERE agency_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
+        )
+        .bind(agency.0)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(day, staff, visitors, late, declared)| DayTotals { day, staff, visitors, late, declared })
+            .collect())
+    }
+
+    async fn roster_people(&self, agency: AgencyId) -> StoreResult<i64> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT people::BIGINT FROM agency_rosters WHERE agency_id = $1")
+            .bind(agency.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(n.unwrap_or(0))
+    }
+
+    async fn idle_checkpoints(&self, since: Timestamp) -> StoreResult<Vec<IdleCheckpoint>> {
+        let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(
+            "SELECT c.id, c.name, g.id, g.name FROM checkpoints c JOIN agencies g ON g.id = c.agency_id
+             WHERE c.active AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.checkpoint_id = c.id AND s.scanned_at >= $1)
+             ORDER BY g.name, c.name, c.id",
+        )
+        .bind(since.millis())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, agency, agency_name)| IdleCheckpoint {
+                checkpoint_id: CheckpointId(id),
+                name,
+                agency_id: AgencyId(agency),
+                agency_name,
+            })
+            .collect())
+    }
+
+    async fn province_hours(&self, from: Timestamp, to: Timestamp) -> StoreResult<Vec<(Timestamp, i64)>> {
+        // Per checkpoint through its (checkpoint, time) index: no index on the time alone.
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT s.scanned_at / 3600000 * 3600000 AS hour, COUNT(*)::BIGINT
+             FROM checkpoints c JOIN scans s ON s.checkpoint_id = c.id AND s.scanned_at >= $1 AND s.scanned_at < $2
+             GROUP BY hour ORDER BY hour",
+        )
+        .bind(from.millis())
+        .bind(to.millis())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.into_iter().map(|(hour, n)| (ms(hour), n)).collect())
+    }
+
     async fn work_start(&self, agency: AgencyId) -> StoreResult<Option<i64>> {
         sqlx::query_scalar("SELECT work_starts_minute::BIGINT FROM agency_settings WHERE agency_id = $1")
             .bind(agency.0)
@@ -66,6 +156,7 @@ impl StatsStore for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        crate::recount_agency(&mut tx, agency.0).await?;
         append_audit(&mut tx, &audit).await?;
         tx.commit().await
     }

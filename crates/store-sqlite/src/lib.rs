@@ -146,6 +146,45 @@ pub(crate) async fn insert_user(conn: &mut SqliteConnection, u: &NewUser) -> Sto
     Ok(id)
 }
 
+/// Counts an agency's days again from its arrivals, and its roster's size, after its roster or
+/// working-day start changed (inside the caller's transaction).
+pub(crate) async fn recount_agency(conn: &mut SqliteConnection, agency: i64) -> StoreResult<()> {
+    sqlx::query("DELETE FROM agency_days WHERE agency_id = ?")
+        .bind(agency)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    sqlx::query(
+        "INSERT INTO agency_days (agency_id, day, staff, visitors, late, declared)
+         SELECT a.agency_id, a.day,
+            SUM(s.user_id IS NOT NULL), SUM(s.user_id IS NULL),
+            SUM(s.user_id IS NOT NULL AND a.first_at >= a.day * 86400000 - 25200000 + (w.start + 1) * 60000),
+            SUM(s.user_id IS NOT NULL AND a.declared = 1)
+         FROM arrivals a
+         CROSS JOIN (SELECT COALESCE((SELECT work_starts_minute FROM agency_settings WHERE agency_id = ?1), ?2) AS start) w
+         LEFT JOIN (SELECT DISTINCT r.user_id FROM roster_entries r JOIN units u ON u.id = r.unit_id
+                    WHERE u.agency_id = ?1 AND r.user_id IS NOT NULL) s ON s.user_id = a.user_id
+         WHERE a.agency_id = ?1
+         GROUP BY a.agency_id, a.day",
+    )
+    .bind(agency)
+    .bind(vaora_app::stats::DEFAULT_WORK_START_MINUTE)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    sqlx::query(
+        "INSERT INTO agency_rosters (agency_id, people)
+         SELECT ?1, COUNT(DISTINCT COALESCE('u' || r.user_id, 'e' || r.id))
+         FROM roster_entries r JOIN units u ON u.id = r.unit_id WHERE u.agency_id = ?1
+         ON CONFLICT (agency_id) DO UPDATE SET people = excluded.people",
+    )
+    .bind(agency)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
 pub(crate) async fn append_audit(conn: &mut SqliteConnection, r: &AuditRecord) -> StoreResult<()> {
     let last: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
@@ -304,6 +343,17 @@ impl AccountStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        // Linking may merge two roster lines into one person: the agencies' counts follow.
+        let agencies: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT u.agency_id FROM roster_entries r JOIN units u ON u.id = r.unit_id WHERE r.user_id = ?",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for agency in agencies {
+            recount_agency(&mut tx, agency).await?;
+        }
         let mut audit = audit;
         audit.target_id = Some(id.to_string());
         audit.subject = Some(UserId(id));
@@ -646,6 +696,20 @@ impl OrgStore for SqliteStore {
             ids.push(RosterEntryId(id));
         }
         append_audit(&mut tx, &audit).await?;
+        let mut agencies: Vec<i64> = Vec::new();
+        for (unit, _) in &entries {
+            let agency: i64 = sqlx::query_scalar("SELECT agency_id FROM units WHERE id = ?")
+                .bind(unit.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if !agencies.contains(&agency) {
+                agencies.push(agency);
+            }
+        }
+        for agency in agencies {
+            recount_agency(&mut tx, agency).await?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(ids)
     }
@@ -699,6 +763,7 @@ impl OrgStore for SqliteStore {
             return Err(StoreError::NotFound);
         }
         append_audit(&mut tx, &audit).await?;
+        recount_agency(&mut tx, agency.0).await?;
         tx.commit().await.map_err(backend)
     }
 

@@ -203,23 +203,68 @@ fn record_one(conn: &Connection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
 }
 
 /// Keeps the person's first admitted scan of the day at the checkpoint's agency (see the
-/// `arrivals` table): a later scan changes nothing, an earlier one sent late replaces it.
+/// `arrivals` table): a later scan changes nothing, an earlier one sent late replaces it. The
+/// agency's day counts (`agency_days`) follow: a new arrival is staff or a visitor by the agency's
+/// rosters; an earlier one may change whether a staff member was late or had declared.
 fn record_arrival(conn: &Connection, w: &ScanWrite, user: i64, declared: bool) -> StoreResult<()> {
+    let Some(agency) = conn
+        .prepare_cached("SELECT agency_id FROM checkpoints WHERE id = ?1")
+        .map_err(db)?
+        .query_row(params![w.checkpoint_id.0], |r| r.get::<_, i64>(0))
+        .optional()
+        .map_err(db)?
+    else {
+        return Ok(());
+    };
+    let day = vaora_domain::time::vietnam_day(w.scanned_at);
+    let at = w.scanned_at.millis();
+    let old: Option<(i64, bool)> = conn
+        .prepare_cached("SELECT first_at, declared FROM arrivals WHERE agency_id = ?1 AND day = ?2 AND user_id = ?3")
+        .map_err(db)?
+        .query_row(params![agency, day, user], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(db)?;
+    if old.is_some_and(|(first, _)| first <= at) {
+        return Ok(());
+    }
     conn.prepare_cached(
-        "INSERT INTO arrivals (agency_id, day, user_id, first_at, checkpoint_id, declared)
-         SELECT agency_id, ?1, ?2, ?3, id, ?4 FROM checkpoints WHERE id = ?5
+        "INSERT INTO arrivals (agency_id, day, user_id, first_at, checkpoint_id, declared) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (agency_id, day, user_id) DO UPDATE
-            SET first_at = excluded.first_at, checkpoint_id = excluded.checkpoint_id, declared = excluded.declared
-            WHERE excluded.first_at < arrivals.first_at",
+            SET first_at = excluded.first_at, checkpoint_id = excluded.checkpoint_id, declared = excluded.declared",
     )
     .map_err(db)?
-    .execute(params![
-        vaora_domain::time::vietnam_day(w.scanned_at),
-        user,
-        w.scanned_at.millis(),
-        declared,
-        w.checkpoint_id.0
-    ])
+    .execute(params![agency, day, user, at, w.checkpoint_id.0, declared])
+    .map_err(db)?;
+    let staff = conn
+        .prepare_cached(
+            "SELECT 1 FROM roster_entries r JOIN units u ON u.id = r.unit_id WHERE r.user_id = ?1 AND u.agency_id = ?2",
+        )
+        .map_err(db)?
+        .exists(params![user, agency])
+        .map_err(db)?;
+    let start: i64 = conn
+        .prepare_cached("SELECT work_starts_minute FROM agency_settings WHERE agency_id = ?1")
+        .map_err(db)?
+        .query_row(params![agency], |r| r.get(0))
+        .optional()
+        .map_err(db)?
+        .unwrap_or(vaora_app::stats::DEFAULT_WORK_START_MINUTE);
+    let late = |first: i64| i64::from(first >= vaora_app::stats::late_from(day, start));
+    let counts = match old {
+        None if staff => [1, 0, late(at), i64::from(declared)],
+        None => [0, 1, 0, 0],
+        Some((first, was_declared)) if staff => {
+            [0, 0, late(at) - late(first), i64::from(declared) - i64::from(was_declared)]
+        }
+        Some(_) => return Ok(()),
+    };
+    conn.prepare_cached(
+        "INSERT INTO agency_days (agency_id, day, staff, visitors, late, declared) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (agency_id, day) DO UPDATE SET staff = staff + excluded.staff,
+            visitors = visitors + excluded.visitors, late = late + excluded.late, declared = declared + excluded.declared",
+    )
+    .map_err(db)?
+    .execute(params![agency, day, counts[0], counts[1], counts[2], counts[3]])
     .map_err(db)?;
     Ok(())
 }

@@ -16,6 +16,7 @@ both_engines!(
     an_agency_day_counts_exactly_what_happened,
     the_statistics_screen_shows_the_day_without_javascript,
     exports_open_in_a_spreadsheet_with_the_same_numbers,
+    the_province_ranking_follows_every_change_and_agrees_with_the_agency,
 );
 
 async fn scan(t: &TestApp, checker: &str, id: &str, checkpoint: i64, holder: &str) -> Value {
@@ -363,4 +364,137 @@ async fn exports_open_in_a_spreadsheet_with_the_same_numbers(t: TestApp) {
     );
     let audit = t.get("/api/v1/audit?action=stats_exported", Some(&s.admin)).await;
     assert_eq!(audit.body.as_array().unwrap().len(), 2, "{}", audit.text);
+}
+
+async fn the_province_ranking_follows_every_change_and_agrees_with_the_agency(t: TestApp) {
+    let s = site(&t).await;
+    let agency = s.agency;
+    // A second agency with one checkpoint and nobody on its roster.
+    let (other, _, other_office) = t.agency_with_admin(&s.admin, "SYT", 330).await;
+    let clinic = t
+        .post(
+            &format!("/api/v1/agencies/{other}/checkpoints"),
+            Some(&other_office),
+            json!({"name": "Cổng Sở Y tế", "mode": "entry", "default_stay_minutes": 60}),
+        )
+        .await;
+    assert_eq!(clinic.status, StatusCode::CREATED, "{}", clinic.text);
+    let unit = t.post(&format!("/api/v1/agencies/{agency}/units"), Some(&s.office), json!({"name": "Văn phòng"})).await;
+    let unit = unit.body["id"].as_i64().unwrap();
+    let mut entries = Vec::new();
+    for (name, phone) in [("Trần An", "0912000331"), ("Lê Bình", "0912000332")] {
+        let r = t
+            .post(
+                &format!("/api/v1/agencies/{agency}/roster"),
+                Some(&s.office),
+                json!({"unit_id": unit, "full_name": name, "phone": phone}),
+            )
+            .await;
+        entries.push(r.body["id"].as_i64().unwrap());
+    }
+    let (_, an) = t.citizen(331).await;
+    let (_, binh) = t.citizen(332).await;
+    let (_, cuong) = t.citizen(333).await;
+    t.call(
+        Method::PUT,
+        &format!("/api/v1/agencies/{agency}/work-start"),
+        Some(&s.office),
+        Some(json!({"time": "09:30"})),
+    )
+    .await;
+    // 09:00 An and a visitor, Cường; 10:00 Bình, late.
+    scan(&t, &s.checker, "p-1", s.gate, &an).await;
+    scan(&t, &s.checker, "p-2", s.gate, &cuong).await;
+    t.clock.advance(3600);
+    scan(&t, &s.checker, "p-3", s.gate, &binh).await;
+
+    let ranking = |q: &'static str| {
+        let t = &t;
+        let admin = s.admin.clone();
+        async move { t.get(&format!("/api/v1/stats/province{q}"), Some(&admin)).await.body }
+    };
+    let figures = |r: &Value, id: i64| -> (i64, i64, i64, i64, f64) {
+        let g = r["agencies"].as_array().unwrap().iter().find(|g| g["agency_id"] == id).unwrap().clone();
+        (
+            g["roster"].as_i64().unwrap(),
+            g["staff_days"].as_i64().unwrap(),
+            g["visitors"].as_i64().unwrap(),
+            g["late"].as_i64().unwrap(),
+            g["compliance"].as_f64().unwrap(),
+        )
+    };
+    let day_of = || async {
+        let d = t.get(&format!("/api/v1/agencies/{agency}/stats/day?date=2026-11-27"), Some(&s.office)).await.body;
+        (
+            d["roster"].as_i64().unwrap(),
+            d["present"].as_i64().unwrap(),
+            d["visitors"].as_i64().unwrap(),
+            d["late"].as_i64().unwrap(),
+        )
+    };
+    let today = "?from=2026-11-27&to=2026-11-27";
+    let r = ranking(today).await;
+    assert_eq!((r["days"].as_i64(), r["agencies"].as_array().unwrap().len()), (Some(1), 2));
+    assert_eq!(r["agencies"][0]["agency_id"], agency, "best compliance first: {r}");
+    assert_eq!(figures(&r, agency), (2, 2, 1, 1, 1.0));
+    assert_eq!(figures(&r, other), (0, 0, 0, 0, 0.0));
+    assert_eq!(day_of().await, (2, 2, 1, 1), "the agency's own day agrees");
+
+    // Cường joins the roster: he was staff that day after all.
+    t.post(
+        &format!("/api/v1/agencies/{agency}/roster"),
+        Some(&s.office),
+        json!({"unit_id": unit, "full_name": "Phạm Cường", "phone": "0912000333"}),
+    )
+    .await;
+    assert_eq!(figures(&ranking(today).await, agency), (3, 3, 0, 1, 1.0));
+    assert_eq!(day_of().await, (3, 3, 0, 1));
+    // The working day starts at 10:30: nobody was late.
+    t.call(
+        Method::PUT,
+        &format!("/api/v1/agencies/{agency}/work-start"),
+        Some(&s.office),
+        Some(json!({"time": "10:30"})),
+    )
+    .await;
+    assert_eq!(figures(&ranking(today).await, agency).3, 0);
+    assert_eq!(day_of().await.3, 0);
+    // Bình leaves the roster: his arrival counts as a visitor's.
+    let r = t
+        .call(Method::DELETE, &format!("/api/v1/agencies/{agency}/roster/{}", entries[1]), Some(&s.office), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(figures(&ranking(today).await, agency), (2, 2, 1, 0, 1.0));
+    assert_eq!(day_of().await, (2, 2, 1, 0));
+
+    // The next day only An comes: over two days, 3 staff arrivals of 2 people × 2 days.
+    t.clock.advance(24 * 3600);
+    scan(&t, &s.checker, "p-4", s.gate, &an).await;
+    let two = ranking("?from=2026-11-27&to=2026-11-28").await;
+    assert_eq!(figures(&two, agency), (2, 3, 1, 0, 0.75));
+    let trend = t
+        .get(&format!("/api/v1/agencies/{agency}/stats/range?from=2026-11-26&to=2026-11-28"), Some(&s.office))
+        .await
+        .body;
+    let present: Vec<i64> = trend.as_array().unwrap().iter().map(|d| d["present"].as_i64().unwrap()).collect();
+    assert_eq!(present, [0, 2, 1], "{trend}");
+    assert_eq!(trend[2]["date"], "2026-11-28");
+    // Today the clinic's gate has not scanned: a risk the province sees.
+    let idle = t.get("/api/v1/stats/idle-checkpoints", Some(&s.admin)).await.body;
+    let names: Vec<&str> = idle.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Cổng Sở Y tế"]);
+    let mut hours = vec![0; 24];
+    hours[9] = 2;
+    hours[10] = 1;
+    assert_eq!(t.get("/api/v1/stats/province/hours?date=2026-11-27", Some(&s.admin)).await.body, json!(hours));
+
+    // The province's views are the province admins'; an agency sees its own trend only.
+    assert_eq!(t.get("/api/v1/stats/province", Some(&s.office)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(t.get("/api/v1/stats/idle-checkpoints", Some(&s.office)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        t.get(&format!("/api/v1/agencies/{agency}/stats/range"), Some(&other_office)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = t.get("/api/v1/stats/province?from=2026-11-28&to=2026-11-27", Some(&s.admin)).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_range"));
 }

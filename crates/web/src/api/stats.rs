@@ -425,3 +425,191 @@ pub async fn agency_day_csv(
 fn file_safe(code: &str) -> String {
     code.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
 }
+
+/// A range of days.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RangeQuery {
+    /// First day, `YYYY-MM-DD` (default 29 days before `to`).
+    pub from: Option<String>,
+    /// Last day, included (default today).
+    pub to: Option<String>,
+}
+
+impl RangeQuery {
+    pub(crate) fn dates(&self, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), AppError> {
+        let to = match self.to.as_deref() {
+            Some(d) => parse_day(d)?,
+            None => today,
+        };
+        let from = match self.from.as_deref() {
+            Some(d) => parse_day(d)?,
+            None => to - chrono::Days::new(29),
+        };
+        Ok((from, to))
+    }
+}
+
+/// An agency in the province's ranking.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgencyRankView {
+    /// The agency.
+    pub agency_id: i64,
+    /// Its name.
+    pub name: String,
+    /// People on its rosters.
+    pub roster: i64,
+    /// Staff arrivals over the range (one per person per day).
+    pub staff_days: i64,
+    /// `staff_days / (roster × days)`.
+    pub compliance: f64,
+    /// Visitor arrivals.
+    pub visitors: i64,
+    /// Late staff arrivals.
+    pub late: i64,
+    /// Staff arrivals with a valid declaration.
+    pub declared: i64,
+}
+
+/// The province's ranking.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProvinceRankingView {
+    /// First day.
+    pub from: String,
+    /// Last day, included.
+    pub to: String,
+    /// Days in the range.
+    pub days: i64,
+    /// Every agency, best compliance first.
+    pub agencies: Vec<AgencyRankView>,
+}
+
+/// Every agency ranked by staff compliance over a range of days (province admins). Counts only:
+/// no person's name leaves their agency's view.
+#[utoipa::path(get, path = "/api/v1/stats/province", tag = "statistics", params(RangeQuery),
+    responses((status = 200, body = ProvinceRankingView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn province(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> ApiResult<Json<ProvinceRankingView>> {
+    let (from, to) = q.dates(s.app.now().vietnam_date())?;
+    let r = s.app.province_ranking(&a, from, to).await?;
+    Ok(Json(ProvinceRankingView {
+        from: r.from.to_string(),
+        to: r.to.to_string(),
+        days: r.days,
+        agencies: r
+            .agencies
+            .into_iter()
+            .map(|g| AgencyRankView {
+                agency_id: g.agency_id.0,
+                name: g.name,
+                roster: g.roster,
+                staff_days: g.staff_days,
+                compliance: g.compliance,
+                visitors: g.visitors,
+                late: g.late,
+                declared: g.declared,
+            })
+            .collect(),
+    }))
+}
+
+/// An active checkpoint with no scan today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdleCheckpointView {
+    /// The checkpoint.
+    pub checkpoint_id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its agency.
+    pub agency_id: i64,
+    /// The agency's name.
+    pub agency_name: String,
+}
+
+/// Active checkpoints with no scan today, Vietnam time (province admins): an unused checkpoint is
+/// a risk.
+#[utoipa::path(get, path = "/api/v1/stats/idle-checkpoints", tag = "statistics",
+    responses((status = 200, body = Vec<IdleCheckpointView>), (status = 403, body = ErrorBody)))]
+pub async fn idle_checkpoints(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+) -> ApiResult<Json<Vec<IdleCheckpointView>>> {
+    Ok(Json(
+        s.app
+            .idle_checkpoints(&a)
+            .await?
+            .into_iter()
+            .map(|c| IdleCheckpointView {
+                checkpoint_id: c.checkpoint_id.0,
+                name: c.name,
+                agency_id: c.agency_id.0,
+                agency_name: c.agency_name,
+            })
+            .collect(),
+    ))
+}
+
+/// Scans per hour across the province on a day: 24 counts from 00:00 Vietnam time (province admins).
+#[utoipa::path(get, path = "/api/v1/stats/province/hours", tag = "statistics", params(DayQuery),
+    responses((status = 200, body = Vec<i64>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn province_hours(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiQuery(q): ApiQuery<DayQuery>,
+) -> ApiResult<Json<Vec<i64>>> {
+    let date = match q.date.as_deref() {
+        Some(d) => parse_day(d)?,
+        None => s.app.now().vietnam_date(),
+    };
+    Ok(Json(s.app.province_hours(&a, date).await?))
+}
+
+/// One day of an agency's trend.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrendDayView {
+    /// The day.
+    pub date: String,
+    /// People on the rosters (today's rosters).
+    pub roster: i64,
+    /// Staff who arrived.
+    pub present: i64,
+    /// `present / roster`.
+    pub compliance: f64,
+    /// Staff who came late.
+    pub late: i64,
+    /// Staff who had declared.
+    pub declared: i64,
+    /// Visitors.
+    pub visitors: i64,
+}
+
+/// An agency's days over a range, one entry per day (its admins and the province's): the trend of
+/// staff compliance, late arrivals, declarations and visitors.
+#[utoipa::path(get, path = "/api/v1/agencies/{id}/stats/range", tag = "statistics",
+    params(("id" = i64, Path, description = "Agency id"), RangeQuery),
+    responses((status = 200, body = Vec<TrendDayView>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn agency_range(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> ApiResult<Json<Vec<TrendDayView>>> {
+    let (from, to) = q.dates(s.app.now().vietnam_date())?;
+    let days = s.app.agency_trend(&a, AgencyId(id), from, to).await?;
+    Ok(Json(
+        days.into_iter()
+            .map(|d| TrendDayView {
+                date: d.date.to_string(),
+                roster: d.roster,
+                present: d.present,
+                compliance: d.compliance,
+                late: d.late,
+                declared: d.declared,
+                visitors: d.visitors,
+            })
+            .collect(),
+    ))
+}
