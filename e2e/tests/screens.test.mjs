@@ -125,6 +125,7 @@ test("every screen fits a 360 px phone in Vietnamese and in English, with nothin
     ["audit-log", "province", "/admin/audit"],
     ["people-and-roles", "province", `/admin/people?q=${vaora.accounts.checker.phone}`],
     ["status-rules", "province", "/admin/rules"],
+    ["province-stats", "province", "/admin/stats"],
   ];
 
   const found = [];

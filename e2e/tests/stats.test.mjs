@@ -43,8 +43,9 @@ test("the office sees its day with a chart of scans per hour on a phone", async 
   assert.equal(await page.textContent("h1"), "Thống kê");
   assert.equal(Number(await page.textContent("#present")), day.present);
   assert.equal(Number(await page.textContent("#visitors")), day.visitors);
-  // The chart is drawn, on a canvas that fits the card.
+  // The charts are drawn, on canvases that fit the card.
   await page.waitForSelector("#hours-chart[data-drawn='1'] canvas");
+  await page.waitForSelector("#trend-chart[data-drawn='1'] canvas");
   const box = await page.locator("#hours-chart canvas").boundingBox();
   assert.ok(box.width > 200 && box.width <= 360, `chart width ${box.width}`);
   assert.deepEqual(await layoutProblems(page), [], "the statistics fit the phone");
@@ -52,6 +53,20 @@ test("the office sees its day with a chart of scans per hour on a phone", async 
   // Who is missing, per unit.
   await page.click("#units details summary");
   assert.ok((await page.locator("#units details li").count()) > 0, "the demo has staff who have not come");
+  noProblems(problems);
+  await context.close();
+});
+
+test("the province sees every agency ranked, with the scans per hour, on a phone", async () => {
+  const { page, problems, context } = await phonePage(browser, vaora.base);
+  await signIn(page, vaora.base, vaora.accounts.province_admin.phone, vaora.accounts.province_admin.password);
+  await page.click("#menu summary");
+  await Promise.all([page.waitForNavigation(), page.click("#menu nav a[href='/admin/stats']")]);
+  assert.equal(await page.textContent("h1"), "Thống kê toàn tỉnh");
+  assert.ok((await page.locator("#ranking li").count()) >= 1);
+  await page.waitForSelector("#province-hours-chart[data-drawn='1'] canvas");
+  assert.deepEqual(await layoutProblems(page), [], "the province statistics fit the phone");
+  await shot(page, "province-stats");
   noProblems(problems);
   await context.close();
 });

@@ -456,4 +456,21 @@ impl App {
         }
         Ok(hours)
     }
+
+    /// Records that the province's statistics left vaora as a file (province admins; audited as
+    /// `stats_exported`).
+    pub async fn record_province_export(
+        &self,
+        actor: &Actor,
+        from: NaiveDate,
+        to: NaiveDate,
+        format: &str,
+        table: &str,
+    ) -> Result<(), AppError> {
+        actor.require_province_admin()?;
+        let mut audit = self.audit(Some(actor), &actor.meta, "stats_exported", "province");
+        audit.details = json!({ "from": from.to_string(), "to": to.to_string(), "format": format, "table": table });
+        self.store.append_audit(audit).await?;
+        Ok(())
+    }
 }

@@ -224,7 +224,7 @@ async fn the_statistics_screen_shows_the_day_without_javascript(t: TestApp) {
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     assert!(page.text.contains("<strong id=\"present\">1</strong> / 2"), "{}", page.text);
     assert!(page.text.contains("50 %") && page.text.contains("Lê Thị Bích") && page.text.contains("Trần Văn An"));
-    assert!(page.text.contains("\"names\":[\"Cổng chính\"]"), "the chart's data: {}", page.text);
+    assert!(page.text.contains("\"name\":\"Cổng chính\""), "the chart's data: {}", page.text);
     assert!(page.text.contains("/vendor/uplot.js"));
     // The chart library is served by vaora itself.
     let assets = page.text.split("/assets/").nth(1).unwrap().split('/').next().unwrap().to_owned();
@@ -488,9 +488,34 @@ async fn the_province_ranking_follows_every_change_and_agrees_with_the_agency(t:
     hours[10] = 1;
     assert_eq!(t.get("/api/v1/stats/province/hours?date=2026-11-27", Some(&s.admin)).await.body, json!(hours));
 
+    // The province's page and its exports show the same figures.
+    let admin_cookie = common::web_cookie(&t, "0912000900").await;
+    let page = t
+        .send(
+            Request::get("/admin/stats?from=2026-11-27&to=2026-11-28")
+                .header(header::COOKIE, &admin_cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("75 %") && page.text.contains("3 / 4") && page.text.contains("Cổng Sở Y tế"),
+        "{}",
+        page.text
+    );
+    let xlsx = t.get("/api/v1/stats/province.xlsx?from=2026-11-27&to=2026-11-28", Some(&s.admin)).await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    let sheets = libreoffice_sheets(&xlsx.raw, &["Xếp hạng", "Điểm chưa quét", "Theo giờ"]);
+    assert_eq!(sheets[0][1][..5], ["1", "Sở SGTVT", "2", "3", "75.0%"], "{:?}", sheets[0]);
+    assert_eq!(sheets[1][1], ["Sở SYT", "Cổng Sở Y tế"]);
+    let csv = t.get("/api/v1/stats/province.csv?from=2026-11-27&to=2026-11-28", Some(&s.admin)).await;
+    assert!(csv.text.contains("1,Sở SGTVT,2,3,0.7500,1,0,0"), "{}", csv.text);
+
     // The province's views are the province admins'; an agency sees its own trend only.
     assert_eq!(t.get("/api/v1/stats/province", Some(&s.office)).await.status, StatusCode::FORBIDDEN);
     assert_eq!(t.get("/api/v1/stats/idle-checkpoints", Some(&s.office)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(t.get("/api/v1/stats/province.xlsx", Some(&s.office)).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         t.get(&format!("/api/v1/agencies/{agency}/stats/range"), Some(&other_office)).await.status,
         StatusCode::FORBIDDEN

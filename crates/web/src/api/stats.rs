@@ -437,14 +437,20 @@ pub struct RangeQuery {
 }
 
 impl RangeQuery {
-    pub(crate) fn dates(&self, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), AppError> {
+    /// The range asked for; by default the 30 days up to `to`, or as many of them as the retention
+    /// period still holds.
+    pub(crate) fn dates(&self, app: &vaora_app::App) -> Result<(NaiveDate, NaiveDate), AppError> {
+        let today = app.now().vietnam_date();
         let to = match self.to.as_deref() {
             Some(d) => parse_day(d)?,
             None => today,
         };
         let from = match self.from.as_deref() {
             Some(d) => parse_day(d)?,
-            None => to - chrono::Days::new(29),
+            None => {
+                let oldest = today - chrono::Days::new(u64::try_from(app.settings().retention_days).unwrap_or(0));
+                (to - chrono::Days::new(29)).max(oldest).min(to)
+            }
         };
         Ok((from, to))
     }
@@ -493,7 +499,7 @@ pub async fn province(
     CurrentActor(a): CurrentActor,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Json<ProvinceRankingView>> {
-    let (from, to) = q.dates(s.app.now().vietnam_date())?;
+    let (from, to) = q.dates(&s.app)?;
     let r = s.app.province_ranking(&a, from, to).await?;
     Ok(Json(ProvinceRankingView {
         from: r.from.to_string(),
@@ -597,7 +603,7 @@ pub async fn agency_range(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Json<Vec<TrendDayView>>> {
-    let (from, to) = q.dates(s.app.now().vietnam_date())?;
+    let (from, to) = q.dates(&s.app)?;
     let days = s.app.agency_trend(&a, AgencyId(id), from, to).await?;
     Ok(Json(
         days.into_iter()
@@ -612,4 +618,114 @@ pub async fn agency_range(
             })
             .collect(),
     ))
+}
+
+/// The province's tables (ranking, idle checkpoints, scans per hour on the last day), headings in
+/// `t`'s language.
+async fn province_tables(
+    s: &AppState,
+    a: &vaora_app::Actor,
+    t: &Texts,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Table>, AppError> {
+    let ranking = s.app.province_ranking(a, from, to).await?;
+    let idle = s.app.idle_checkpoints(a).await?;
+    let hours = s.app.province_hours(a, to).await?;
+    let heads = |keys: &[&str]| keys.iter().map(|k| t.s(&format!("export.{k}"))).collect::<Vec<String>>();
+    Ok(vec![
+        Table {
+            name: t.s("export.sheet_ranking"),
+            header: heads(&["rank", "agency", "roster", "staff_days", "compliance", "visitors", "late", "declared"]),
+            rows: ranking
+                .agencies
+                .iter()
+                .enumerate()
+                .map(|(i, g)| {
+                    vec![
+                        (i + 1).into(),
+                        g.name.clone().into(),
+                        g.roster.into(),
+                        g.staff_days.into(),
+                        Cell::Share(g.compliance),
+                        g.visitors.into(),
+                        g.late.into(),
+                        g.declared.into(),
+                    ]
+                })
+                .collect(),
+        },
+        Table {
+            name: t.s("export.sheet_idle"),
+            header: heads(&["agency", "checkpoint"]),
+            rows: idle.iter().map(|c| vec![c.agency_name.clone().into(), c.name.clone().into()]).collect(),
+        },
+        Table {
+            name: t.s("export.sheet_hours"),
+            header: heads(&["hour", "scans"]),
+            rows: hours.iter().enumerate().map(|(h, n)| vec![format!("{h:02}:00").into(), (*n).into()]).collect(),
+        },
+    ])
+}
+
+/// The tables a province CSV export may hold.
+const PROVINCE_TABLES: [&str; 3] = ["ranking", "idle", "hours"];
+
+/// A range, and for CSV a table.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProvinceExportQuery {
+    /// First day, `YYYY-MM-DD` (default 29 days before `to`).
+    pub from: Option<String>,
+    /// Last day, included (default today).
+    pub to: Option<String>,
+    /// For CSV: `ranking` (the default), `idle` or `hours`.
+    pub table: Option<String>,
+}
+
+/// The province's statistics as an XLSX workbook: the ranking, the idle checkpoints and the scans
+/// per hour on the last day (province admins; audited as `stats_exported`).
+#[utoipa::path(get, path = "/api/v1/stats/province.xlsx", tag = "statistics", params(ProvinceExportQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn province_xlsx(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiQuery(q): ApiQuery<ProvinceExportQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let range = RangeQuery { from: q.from.clone(), to: q.to.clone() };
+    let (from, to) = range.dates(&s.app)?;
+    let tables = province_tables(&s, &a, &Texts::new(Lang::of(&headers)), from, to).await?;
+    let bytes = crate::exports::xlsx(&tables)?;
+    s.app.record_province_export(&a, from, to, "xlsx", "all").await?;
+    Ok(attachment(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("vaora-tinh-{from}-{to}.xlsx"),
+    ))
+}
+
+/// One table of the province's statistics as CSV (province admins; audited as `stats_exported`).
+#[utoipa::path(get, path = "/api/v1/stats/province.csv", tag = "statistics", params(ProvinceExportQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn province_csv(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiQuery(q): ApiQuery<ProvinceExportQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let table = q.table.clone().unwrap_or_else(|| "ranking".into());
+    let Some(index) = PROVINCE_TABLES.iter().position(|t| *t == table) else {
+        return Err(
+            AppError::invalid("invalid_table", format!("a table is one of {}", PROVINCE_TABLES.join(", "))).into()
+        );
+    };
+    let range = RangeQuery { from: q.from.clone(), to: q.to.clone() };
+    let (from, to) = range.dates(&s.app)?;
+    let tables = province_tables(&s, &a, &Texts::new(Lang::of(&headers)), from, to).await?;
+    let bytes = crate::exports::csv(&tables[index])?;
+    s.app.record_province_export(&a, from, to, "csv", &table).await?;
+    Ok(attachment(bytes, "text/csv; charset=utf-8", &format!("vaora-tinh-{from}-{to}-{table}.csv")))
 }

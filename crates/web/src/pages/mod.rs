@@ -226,5 +226,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/family/{id}/card", post(family::card))
         .route("/declarations", get(health::declarations))
         .route("/admin/rules", get(health::rules).post(health::change_rules))
+        .route("/admin/stats", get(stats::province))
         .route("/checkpoints/{id}/edit", get(agency::edit_checkpoint_form).post(agency::edit_checkpoint))
 }

@@ -38,9 +38,28 @@ struct StatsPage {
     arrivals: Vec<ArrivalRow>,
     previous: String,
     next: Option<String>,
-    /// The hours chart's data: `[[hours…], [checkpoint 1 counts…], …]` and the series names.
+    /// The hours chart's data (see `stats.js`).
     chart: String,
+    /// The last 30 days' compliance, as a chart.
+    trend_chart: String,
+    /// And as a table: day, present, roster, share, late, visitors.
+    trend: Vec<(String, i64, i64, String, i64, i64)>,
     error: FormError,
+}
+
+/// A chart's data as `stats.js` reads it, safe inside a script element.
+pub(super) fn chart_json(x_name: &str, labels: &[String], series: Vec<(String, Vec<f64>)>, percent: bool) -> String {
+    let x: Vec<usize> = (0..labels.len()).collect();
+    let series: Vec<serde_json::Value> =
+        series.into_iter().map(|(name, values)| serde_json::json!({ "name": name, "values": values })).collect();
+    serde_json::json!({ "x_name": x_name, "x": x, "labels": labels, "series": series, "percent": percent })
+        .to_string()
+        .replace('<', "\\u003c")
+}
+
+/// The oldest day the statistics still hold.
+fn oldest(s: &AppState, today: NaiveDate) -> NaiveDate {
+    today - chrono::Days::new(u64::try_from(s.app.settings().retention_days).unwrap_or(0))
 }
 
 fn percent(x: f64) -> String {
@@ -100,12 +119,25 @@ async fn render(
             declared: a.declared,
         })
         .collect();
-    let mut series: Vec<serde_json::Value> = vec![serde_json::json!((0..24).collect::<Vec<i64>>())];
-    series.extend(day.hours.iter().map(|h| serde_json::json!(h.scans)));
-    let names: Vec<&str> = day.hours.iter().map(|h| h.name.as_str()).collect();
-    let chart = serde_json::json!({ "data": series, "names": names, "hour": ctx.t.s("stats.hour") })
-        .to_string()
-        .replace('<', "\\u003c");
+    let hour_labels: Vec<String> = (0..24).map(|h| format!("{h:02}h")).collect();
+    let chart = chart_json(
+        &ctx.t.s("stats.hour"),
+        &hour_labels,
+        day.hours.iter().map(|h| (h.name.clone(), h.scans.iter().map(|n| *n as f64).collect())).collect(),
+        false,
+    );
+    let trend_from = date - chrono::Days::new(29);
+    let trend = match s.app.agency_trend(actor, AgencyId(id), trend_from.max(oldest(s, today)), date).await {
+        Ok(t) => t,
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let trend_labels: Vec<String> = trend.iter().map(|d| d.date.format("%d/%m").to_string()).collect();
+    let trend_chart = chart_json(
+        &ctx.t.s("stats.date"),
+        &trend_labels,
+        vec![(ctx.t.s("stats.present"), trend.iter().map(|d| d.compliance).collect())],
+        true,
+    );
     StatsPage {
         agency_id: id,
         agency_name: agency.agency.name,
@@ -115,6 +147,13 @@ async fn render(
         previous: (date - chrono::Days::new(1)).to_string(),
         next: (date < today).then(|| (date + chrono::Days::new(1)).to_string()),
         chart,
+        trend_chart,
+        trend: trend
+            .iter()
+            .map(|d| {
+                (d.date.format("%d/%m").to_string(), d.present, d.roster, percent(d.compliance), d.late, d.visitors)
+            })
+            .collect(),
         day,
         error,
         t: ctx.t,
@@ -142,4 +181,79 @@ pub(super) async fn set_work_start(
             render(&s, ctx, &actor, id, today, today, error).await
         }
     }
+}
+
+/// An agency as the province's ranking lists it.
+struct RankRow {
+    id: i64,
+    name: String,
+    share: String,
+    staff_days: i64,
+    possible: i64,
+    visitors: i64,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "province_stats.html")]
+struct ProvincePage {
+    t: Texts,
+    nav: Nav,
+    from: String,
+    to: String,
+    rows: Vec<RankRow>,
+    idle: Vec<vaora_app::store::IdleCheckpoint>,
+    hours_chart: String,
+    hours: Vec<i64>,
+}
+
+/// The province's statistics: agencies ranked by staff check-in over a range (30 days by
+/// default), the checkpoints with no scan today, and the scans per hour (province admins).
+pub(super) async fn province(
+    State(s): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let pick = |k: &str| Some(form_value(&q, k)).filter(|v| !v.is_empty());
+    let range = crate::api::stats::RangeQuery { from: pick("from"), to: pick("to") };
+    let (from, to) = match range.dates(&s.app) {
+        Ok(r) => r,
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let ranking = match s.app.province_ranking(&actor, from, to).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let idle = match s.app.idle_checkpoints(&actor).await {
+        Ok(i) => i,
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let hours = match s.app.province_hours(&actor, to).await {
+        Ok(h) => h,
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let labels: Vec<String> = (0..24).map(|h| format!("{h:02}h")).collect();
+    let hours_chart = chart_json(
+        &ctx.t.s("stats.hour"),
+        &labels,
+        vec![(ctx.t.s("stats.scans"), hours.iter().map(|n| *n as f64).collect())],
+        false,
+    );
+    let rows = ranking
+        .agencies
+        .into_iter()
+        .map(|g| RankRow {
+            id: g.agency_id.0,
+            name: g.name,
+            share: percent(g.compliance),
+            staff_days: g.staff_days,
+            possible: g.roster * ranking.days,
+            visitors: g.visitors,
+        })
+        .collect();
+    ProvincePage { t: ctx.t, nav: ctx.nav, from: from.to_string(), to: to.to_string(), rows, idle, hours_chart, hours }
+        .into_response()
 }
