@@ -239,9 +239,11 @@ impl App {
         let late_from = Timestamp(late_from(vaora_domain::time::date_day(date), start_minute));
 
         let units = self.store.units_of(agency).await?;
-        let roster = self.store.roster_of_agency(agency).await?;
+        let mut roster = self.store.roster_lines(agency).await?;
+        roster.sort_by(|a, b| a.full_name.cmp(&b.full_name).then(a.id.0.cmp(&b.id.0)));
         let checkpoints = self.store.checkpoints_of(agency).await?;
-        let arrived = self.store.arrivals(agency, vaora_domain::time::date_day(date)).await?;
+        let mut arrived = self.store.arrivals(agency, vaora_domain::time::date_day(date)).await?;
+        arrived.sort_by_key(|a| (a.scanned_at, a.user_id.0));
         let hours = self.store.scans_per_hour(agency, from, to).await?;
         let first: HashMap<UserId, &DayScan> = arrived.iter().map(|a| (a.user_id, a)).collect();
 
@@ -275,7 +277,7 @@ impl App {
             .iter()
             .map(|u| {
                 let mine: Vec<_> = roster.iter().filter(|e| e.unit_id == u.id).collect();
-                let arrived = |e: &&crate::store::RosterEntryRecord| e.user_id.and_then(|id| first.get(&id));
+                let arrived = |e: &&crate::store::RosterLine| e.user_id.and_then(|id| first.get(&id));
                 let present: Vec<&DayScan> = mine.iter().filter_map(arrived).copied().collect();
                 UnitDay {
                     unit_id: u.id,

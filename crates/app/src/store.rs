@@ -645,6 +645,21 @@ pub struct HourCount {
     pub scans: i64,
 }
 
+/// A roster line as the statistics need it: no identity numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterLine {
+    /// Id.
+    pub id: RosterEntryId,
+    /// Unit.
+    pub unit_id: UnitId,
+    /// Name.
+    pub full_name: String,
+    /// Position.
+    pub position: String,
+    /// The account, once the person has one.
+    pub user_id: Option<UserId>,
+}
+
 /// An agency's counts over a range of days.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgencyTotals {
@@ -696,10 +711,12 @@ pub struct IdleCheckpoint {
 #[async_trait]
 pub trait StatsStore: Send + Sync {
     /// Each person's first admitted scan at the agency on a day (Vietnam time, as days since
-    /// 1970-01-01), in time order: what the `arrivals` table keeps as scans arrive.
+    /// 1970-01-01), in no particular order: what the `arrivals` table keeps as scans arrive.
     async fn arrivals(&self, agency: AgencyId, day: i32) -> StoreResult<Vec<DayScan>>;
     /// Every scan at the agency's checkpoints in `[from, to)`, counted per checkpoint and UTC hour.
     async fn scans_per_hour(&self, agency: AgencyId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<HourCount>>;
+    /// The agency's roster lines, in no particular order.
+    async fn roster_lines(&self, agency: AgencyId) -> StoreResult<Vec<RosterLine>>;
     /// Every agency's counts over the days `from..=to`, from the kept day counts.
     async fn agency_totals(&self, from: i32, to: i32) -> StoreResult<Vec<AgencyTotals>>;
     /// One agency's day counts over `from..=to` (days with no arrival are absent).

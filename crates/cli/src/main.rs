@@ -1,6 +1,7 @@
 //! The `vaora` binary: `serve`, `migrate`, `demo`, `config`, `admin` and `audit` subcommands.
 
 mod bench;
+mod bench_stats;
 mod config;
 
 use std::io::Read as _;
@@ -101,6 +102,19 @@ enum BenchCommand {
         /// Checkpoints.
         #[arg(long, default_value_t = 32)]
         checkpoints: usize,
+    },
+    /// Loads a province's check-ins through the scan writer and times an agency's day report and
+    /// the province's 30-day ranking; the last line printed is JSON.
+    Stats {
+        /// Visits to load.
+        #[arg(long, default_value_t = 10_000_000)]
+        visits: u64,
+        /// Agencies.
+        #[arg(long, default_value_t = 2000)]
+        agencies: usize,
+        /// Timed runs of each query.
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
     },
 }
 
@@ -391,6 +405,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 Err(format!("the audit log was tampered with at entry {}", report.broken_at.unwrap_or_default()))
             }
+        }
+        Command::Bench { command: BenchCommand::Stats { visits, agencies, runs } } => {
+            let store = open_store(&cfg.database).await?;
+            let report = bench_stats::stats(bench_stats::StatsBench { visits, agencies, runs }, store).await?;
+            eprintln!(
+                "agency day p95 {:.1} ms, province 30-day ranking p95 {:.1} ms; {} visits over {} days, loaded in {:.0} s",
+                report.agency_day_ms, report.province_range_ms, report.visits, report.days, report.load_s
+            );
+            println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+            Ok(())
         }
         Command::Bench { command: BenchCommand::Checkins { seconds, checkers, people, checkpoints } } => {
             let store = open_store(&cfg.database).await?;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use vaora_app::store::*;
-use vaora_domain::{AgencyId, CheckpointId, Timestamp, UserId};
+use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, Timestamp, UnitId, UserId};
 
 use crate::{SqliteStore, append_audit, backend, ms};
 
@@ -10,7 +10,7 @@ use crate::{SqliteStore, append_audit, backend, ms};
 impl StatsStore for SqliteStore {
     async fn arrivals(&self, agency: AgencyId, day: i32) -> StoreResult<Vec<DayScan>> {
         let rows: Vec<(i64, i64, i64, bool)> = sqlx::query_as(
-            "SELECT user_id, checkpoint_id, first_at, declared FROM arrivals WHERE agency_id = ? AND day = ? ORDER BY first_at, user_id",
+            "SELECT user_id, checkpoint_id, first_at, declared FROM arrivals WHERE agency_id = ? AND day = ?",
         )
         .bind(agency.0)
         .bind(day)
@@ -44,6 +44,27 @@ impl StatsStore for SqliteStore {
         Ok(rows
             .into_iter()
             .map(|(cp, hour, n)| HourCount { checkpoint_id: CheckpointId(cp), hour: ms(hour), scans: n })
+            .collect())
+    }
+
+    async fn roster_lines(&self, agency: AgencyId) -> StoreResult<Vec<RosterLine>> {
+        let rows: Vec<(i64, i64, String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT r.id, r.unit_id, r.full_name, r.position, r.user_id
+             FROM units u JOIN roster_entries r ON r.unit_id = u.id WHERE u.agency_id = ?",
+        )
+        .bind(agency.0)
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, unit, full_name, position, user)| RosterLine {
+                id: RosterEntryId(id),
+                unit_id: UnitId(unit),
+                full_name,
+                position,
+                user_id: user.map(UserId),
+            })
             .collect())
     }
 
