@@ -242,8 +242,7 @@ impl App {
         let mut roster = self.store.roster_lines(agency).await?;
         roster.sort_by(|a, b| a.full_name.cmp(&b.full_name).then(a.id.0.cmp(&b.id.0)));
         let checkpoints = self.store.checkpoints_of(agency).await?;
-        let mut arrived = self.store.arrivals(agency, vaora_domain::time::date_day(date)).await?;
-        arrived.sort_by_key(|a| (a.scanned_at, a.user_id.0));
+        let arrived = self.store.arrivals(agency, vaora_domain::time::date_day(date)).await?;
         let hours = self.store.scans_per_hour(agency, from, to).await?;
         let first: HashMap<UserId, &DayScan> = arrived.iter().map(|a| (a.user_id, a)).collect();
 

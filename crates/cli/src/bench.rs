@@ -59,7 +59,8 @@ pub struct CheckinReport {
     pub errors: u64,
 }
 
-fn person(i: usize) -> Registration {
+/// A valid, unique registration for person `i` (shared with `vaora bench stats`).
+pub(crate) fn person(i: usize) -> Registration {
     let year = 1960 + (i % 40) as i32;
     let female = i % 2 == 1;
     let g = (year - 1900) / 100 * 2 + i32::from(female);

@@ -16,7 +16,6 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use vaora_app::accounts::Registration;
 use vaora_app::auth::{Actor, RequestMeta};
 use vaora_app::orgs::{AgencyInput, CheckpointInput};
 use vaora_app::roster_import::ImportFormat;
@@ -25,6 +24,8 @@ use vaora_app::{App, PasswordHashing, Secrets, Settings, SystemClock};
 use vaora_domain::org::CheckpointMode;
 use vaora_domain::role::Grant;
 use vaora_domain::{AgencyId, CheckpointId, SessionId, Timestamp, UserId};
+
+use crate::bench::person;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -62,24 +63,6 @@ const POOL: usize = 5_000;
 const VISITORS: usize = 2_000;
 /// The largest agency's roster.
 const BIG: usize = 5_000;
-
-fn person(i: usize) -> Registration {
-    let year = 1960 + (i % 40) as i32;
-    let female = i % 2 == 1;
-    let g = (year - 1900) / 100 * 2 + i32::from(female);
-    Registration {
-        phone: format!("0{}{:07}", ["90", "91", "93", "94", "97", "98"][i % 6], i),
-        password: "bench-password-2021".into(),
-        full_name: ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung"][i % 4].into(),
-        birth_date: format!("{year}-06-15"),
-        sex: if female { "female" } else { "male" }.into(),
-        cccd: Some(format!("046{g}{:02}{:06}", year % 100, i)),
-        cmnd: None,
-        address_scheme: "current".into(),
-        address_unit: "19789".into(),
-        address_street: String::new(),
-    }
-}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
