@@ -5,7 +5,6 @@ use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 use vaora_app::store::*;
-use vaora_domain::org::CheckpointMode;
 use vaora_domain::{AgencyId, CheckpointId, SessionId, Timestamp, UserId};
 
 use crate::{PostgresStore, append_audit, backend, map_rows, ms};
@@ -58,33 +57,13 @@ fn to_u32(v: i64) -> StoreResult<u32> {
 /// The person's open visit at `at`: the latest one still running then.
 async fn open_visit(conn: &mut PgConnection, user: UserId, at: i64) -> StoreResult<Option<PgRow>> {
     sqlx::query(
-        "SELECT * FROM visits WHERE user_id = $1 AND end_reason = 'stay' AND started_at <= $2 AND ended_at > $2
-         ORDER BY started_at DESC, id DESC LIMIT 1",
+        "SELECT * FROM visits WHERE user_id = $1 AND end_reason = 'stay' AND started_at <= $2 AND started_at >= $3
+            AND ended_at > $2 ORDER BY started_at DESC, id DESC LIMIT 1",
     )
     .bind(user.0)
     .bind(at)
+    .bind(at - MAX_SPAN_MS)
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(backend)
-}
-
-async fn insert_visit(
-    conn: &mut PgConnection,
-    w: &ScanWrite,
-    user: UserId,
-    end: i64,
-    reason: &str,
-) -> StoreResult<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO visits (user_id, checkpoint_id, started_at, ended_at, end_reason) VALUES ($1, $2, $3, $4, $5)
-         RETURNING id",
-    )
-    .bind(user.0)
-    .bind(w.checkpoint_id.0)
-    .bind(w.scanned_at.millis())
-    .bind(end)
-    .bind(reason)
-    .fetch_one(&mut *conn)
     .await
     .map_err(backend)
 }
@@ -98,222 +77,6 @@ async fn close_visit(conn: &mut PgConnection, id: i64, at: i64, reason: &str) ->
         .execute(&mut *conn)
         .await
         .map_err(backend)?;
-    Ok(())
-}
-
-/// Starts, extends or closes the person's visit for a valid scan.
-async fn apply_visit(conn: &mut PgConnection, w: &ScanWrite, user: UserId) -> StoreResult<i64> {
-    let at = w.scanned_at.millis();
-    let open = match open_visit(conn, user, at).await? {
-        Some(r) => {
-            let get = || -> Result<(i64, i64, i64), sqlx::Error> {
-                Ok((r.try_get("id")?, r.try_get("checkpoint_id")?, r.try_get("started_at")?))
-            };
-            Some(get().map_err(backend)?)
-        }
-        None => None,
-    };
-    match (w.mode, open) {
-        (CheckpointMode::Exit, Some((id, _, _))) => {
-            close_visit(conn, id, at, "exit").await?;
-            Ok(id)
-        }
-        (CheckpointMode::Exit, None) => insert_visit(conn, w, user, at, "exit").await,
-        (mode, Some((id, cp, started))) if cp == w.checkpoint_id.0 => {
-            if mode == CheckpointMode::Both && at - started >= BOTH_MODE_DEBOUNCE_MS {
-                close_visit(conn, id, at, "exit").await?;
-                Ok(id)
-            } else if at - started > MAX_VISIT_MS {
-                close_visit(conn, id, at, "moved").await?;
-                insert_visit(conn, w, user, at + w.stay_ms, "stay").await
-            } else {
-                // A scan that arrives late (an offline batch) never shortens the visit.
-                sqlx::query("UPDATE visits SET ended_at = GREATEST(ended_at, $1) WHERE id = $2")
-                    .bind(at + w.stay_ms)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                Ok(id)
-            }
-        }
-        (_, open) => {
-            if let Some((id, _, _)) = open {
-                close_visit(conn, id, at, "moved").await?;
-            }
-            insert_visit(conn, w, user, at + w.stay_ms, "stay").await
-        }
-    }
-}
-
-/// Records one scan of a batch, inside the batch's transaction.
-async fn record_one(conn: &mut PgConnection, w: &ScanWrite) -> StoreResult<ScanOutcome> {
-    let previous = sqlx::query(
-        "SELECT colour, reason, display_name, visit_id, scanned_at, rule, declared_until FROM scans
-         WHERE sender_id = $1 AND client_id = $2",
-    )
-    .bind(w.checker.or(w.user_id).map(|u| u.0).unwrap_or(0))
-    .bind(&w.client_id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(backend)?;
-    if let Some(r) = previous {
-        let get = || -> Result<ScanOutcome, sqlx::Error> {
-            Ok(ScanOutcome {
-                answer: ScanAnswer {
-                    colour: r.try_get("colour")?,
-                    reason: r.try_get("reason")?,
-                    display_name: r.try_get("display_name")?,
-                    rule: r.try_get("rule")?,
-                    declared_until: r.try_get::<Option<i64>, _>("declared_until")?.map(ms),
-                },
-                visit_id: r.try_get("visit_id")?,
-                resubmitted: true,
-                scanned_at: ms(r.try_get("scanned_at")?),
-            })
-        };
-        return get().map_err(backend);
-    }
-    let mut answer = w.answer.clone();
-    let mut digest = w.pass_digest.as_deref();
-    let mut visit_id = None;
-    let mut reused = false;
-    if let Some(d) = digest {
-        let used: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM scans WHERE checkpoint_id = $1 AND pass_digest = $2)")
-                .bind(w.checkpoint_id.0)
-                .bind(d)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(backend)?;
-        if used {
-            // The refused scan is kept (without the digest, which the unique index reserves for
-            // the accepted one).
-            answer = ScanAnswer {
-                colour: "red".into(),
-                reason: Some("pass_already_used".into()),
-                rule: None,
-                declared_until: None,
-                ..answer
-            };
-            digest = None;
-            reused = true;
-        }
-    }
-    // A valid code makes a visit whatever the person's health status: someone turned away at
-    // the gate was still there, and tracing must know.
-    if !reused && let Some(user) = w.user_id {
-        visit_id = Some(apply_visit(conn, w, user).await?);
-    }
-    sqlx::query(
-        "INSERT INTO scans (sender_id, client_id, checkpoint_id, checker_id, user_id, kind, scanned_at, received_at, colour,
-            reason, display_name, visit_id, pass_digest, rule, declared_until)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(w.checker.or(w.user_id).map(|u| u.0).unwrap_or(0))
-    .bind(&w.client_id)
-    .bind(w.checkpoint_id.0)
-    .bind(w.checker.map(|c| c.0))
-    .bind(w.user_id.map(|u| u.0))
-    .bind(w.kind)
-    .bind(w.scanned_at.millis())
-    .bind(w.received_at.millis())
-    .bind(&answer.colour)
-    .bind(&answer.reason)
-    .bind(&answer.display_name)
-    .bind(visit_id)
-    .bind(digest)
-    .bind(&answer.rule)
-    .bind(answer.declared_until.map(Timestamp::millis))
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
-    if let (Some(user), Some(_)) = (w.user_id, &answer.rule) {
-        record_arrival(conn, w, user.0, answer.declared_until.is_some()).await?;
-    }
-    Ok(ScanOutcome { answer, visit_id, resubmitted: false, scanned_at: w.scanned_at })
-}
-
-/// Keeps the person's first admitted scan of the day at the checkpoint's agency (see the
-/// `arrivals` table): a later scan changes nothing, an earlier one sent late replaces it. The
-/// agency's day counts (`agency_days`) follow: a new arrival is staff or a visitor by the agency's
-/// rosters; an earlier one may change whether a staff member was late or had declared.
-async fn record_arrival(conn: &mut sqlx::PgConnection, w: &ScanWrite, user: i64, declared: bool) -> StoreResult<()> {
-    let Some(agency): Option<i64> = sqlx::query_scalar("SELECT agency_id FROM checkpoints WHERE id = $1")
-        .bind(w.checkpoint_id.0)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(backend)?
-    else {
-        return Ok(());
-    };
-    let day = vaora_domain::time::vietnam_day(w.scanned_at);
-    let at = w.scanned_at.millis();
-    let old: Option<(i64, bool)> =
-        sqlx::query_as("SELECT first_at, declared FROM arrivals WHERE agency_id = $1 AND day = $2 AND user_id = $3")
-            .bind(agency)
-            .bind(day)
-            .bind(user)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(backend)?;
-    if old.is_some_and(|(first, _)| first <= at) {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO arrivals (agency_id, day, user_id, first_at, checkpoint_id, declared) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (agency_id, day, user_id) DO UPDATE
-            SET first_at = excluded.first_at, checkpoint_id = excluded.checkpoint_id, declared = excluded.declared",
-    )
-    .bind(agency)
-    .bind(day)
-    .bind(user)
-    .bind(at)
-    .bind(w.checkpoint_id.0)
-    .bind(declared)
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
-    let staff: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM roster_entries r JOIN units u ON u.id = r.unit_id
-                        WHERE r.user_id = $1 AND u.agency_id = $2)",
-    )
-    .bind(user)
-    .bind(agency)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(backend)?;
-    let start: i64 =
-        sqlx::query_scalar::<_, i32>("SELECT work_starts_minute FROM agency_settings WHERE agency_id = $1")
-            .bind(agency)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(backend)?
-            .map_or(vaora_app::stats::DEFAULT_WORK_START_MINUTE, i64::from);
-    let late = |first: i64| i32::from(first >= vaora_app::stats::late_from(day, start));
-    let counts: [i32; 4] = match old {
-        None if staff => [1, 0, late(at), i32::from(declared)],
-        None => [0, 1, 0, 0],
-        Some((first, was_declared)) if staff => {
-            [0, 0, late(at) - late(first), i32::from(declared) - i32::from(was_declared)]
-        }
-        Some(_) => return Ok(()),
-    };
-    sqlx::query(
-        "INSERT INTO agency_days (agency_id, day, staff, visitors, late, declared) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (agency_id, day) DO UPDATE SET staff = agency_days.staff + excluded.staff,
-            visitors = agency_days.visitors + excluded.visitors, late = agency_days.late + excluded.late,
-            declared = agency_days.declared + excluded.declared",
-    )
-    .bind(agency)
-    .bind(day)
-    .bind(counts[0])
-    .bind(counts[1])
-    .bind(counts[2])
-    .bind(counts[3])
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
     Ok(())
 }
 
@@ -355,35 +118,130 @@ pub(crate) async fn scan_writer(pool: sqlx::PgPool, mut queue: tokio::sync::mpsc
     }
 }
 
-async fn commit_group(pool: &sqlx::PgPool, jobs: &[ScanJob]) -> StoreResult<Vec<StoreResult<Vec<ScanOutcome>>>> {
-    let mut tx = crate::begin_write_on(pool).await?;
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        sqlx::query("SAVEPOINT job").execute(&mut *tx).await.map_err(backend)?;
-        let mut out = Vec::with_capacity(job.scans.len());
-        let mut failed = None;
-        for w in &job.scans {
-            match record_one(&mut tx, w).await {
-                Ok(o) => out.push(o),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
+/// The scans of a group, column by column, as `record_scan_group` (migration 0007) takes them.
+#[derive(Default)]
+struct Columns<'a> {
+    ends: Vec<i32>,
+    sender: Vec<i64>,
+    client_id: Vec<&'a str>,
+    checkpoint: Vec<i64>,
+    checker: Vec<Option<i64>>,
+    user: Vec<Option<i64>>,
+    kind: Vec<&'a str>,
+    mode: Vec<&'a str>,
+    stay_ms: Vec<i64>,
+    scanned_at: Vec<i64>,
+    received_at: Vec<i64>,
+    colour: Vec<&'a str>,
+    reason: Vec<Option<&'a str>>,
+    display_name: Vec<Option<&'a str>>,
+    digest: Vec<Option<&'a [u8]>>,
+    rule: Vec<Option<&'a str>>,
+    declared_until: Vec<Option<i64>>,
+    day: Vec<i32>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(jobs: &'a [ScanJob]) -> StoreResult<Self> {
+        let mut c = Columns::default();
+        for job in jobs {
+            for w in &job.scans {
+                c.sender.push(w.checker.or(w.user_id).map(|u| u.0).unwrap_or(0));
+                c.client_id.push(&w.client_id);
+                c.checkpoint.push(w.checkpoint_id.0);
+                c.checker.push(w.checker.map(|u| u.0));
+                c.user.push(w.user_id.map(|u| u.0));
+                c.kind.push(w.kind);
+                c.mode.push(w.mode.as_str());
+                c.stay_ms.push(w.stay_ms);
+                c.scanned_at.push(w.scanned_at.millis());
+                c.received_at.push(w.received_at.millis());
+                c.colour.push(&w.answer.colour);
+                c.reason.push(w.answer.reason.as_deref());
+                c.display_name.push(w.answer.display_name.as_deref());
+                c.digest.push(w.pass_digest.as_deref());
+                c.rule.push(w.answer.rule.as_deref());
+                c.declared_until.push(w.answer.declared_until.map(Timestamp::millis));
+                c.day.push(vaora_domain::time::vietnam_day(w.scanned_at));
             }
+            c.ends.push(i32::try_from(c.sender.len()).map_err(|e| StoreError::Backend(e.to_string()))?);
         }
-        match failed {
-            None => {
-                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(backend)?;
-                results.push(Ok(out));
-            }
-            Some(e) => {
-                sqlx::query("ROLLBACK TO SAVEPOINT job").execute(&mut *tx).await.map_err(backend)?;
-                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(backend)?;
-                results.push(Err(e));
-            }
+        Ok(c)
+    }
+}
+
+/// Commits a group of jobs in one transaction and one call: each job inside its own
+/// subtransaction, so that one that fails rolls back alone.
+async fn commit_group(pool: &sqlx::PgPool, jobs: &[ScanJob]) -> StoreResult<Vec<StoreResult<Vec<ScanOutcome>>>> {
+    let c = Columns::of(jobs)?;
+    let mut tx = crate::begin_write_on(pool).await?;
+    let rows = sqlx::query(
+        "SELECT * FROM record_scan_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+            $18, $19, $20, $21, $22)",
+    )
+    .bind(&c.ends)
+    .bind(&c.sender)
+    .bind(&c.client_id)
+    .bind(&c.checkpoint)
+    .bind(&c.checker)
+    .bind(&c.user)
+    .bind(&c.kind)
+    .bind(&c.mode)
+    .bind(&c.stay_ms)
+    .bind(&c.scanned_at)
+    .bind(&c.received_at)
+    .bind(&c.colour)
+    .bind(&c.reason)
+    .bind(&c.display_name)
+    .bind(&c.digest)
+    .bind(&c.rule)
+    .bind(&c.declared_until)
+    .bind(&c.day)
+    .bind(MAX_VISIT_MS)
+    .bind(MAX_SPAN_MS)
+    .bind(BOTH_MODE_DEBOUNCE_MS)
+    .bind(i32::try_from(vaora_app::stats::DEFAULT_WORK_START_MINUTE).map_err(|e| StoreError::Backend(e.to_string()))?)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    tx.commit().await?;
+    let mut results: Vec<StoreResult<Vec<ScanOutcome>>> =
+        jobs.iter().map(|j| Ok(Vec::with_capacity(j.scans.len()))).collect();
+    for r in &rows {
+        let job: i32 = r.try_get("o_job").map_err(backend)?;
+        let slot = usize::try_from(job - 1)
+            .ok()
+            .and_then(|i| results.get_mut(i))
+            .ok_or_else(|| StoreError::Backend(format!("the scan writer answered for job {job}")))?;
+        if let Some(error) = r.try_get::<Option<String>, _>("o_error").map_err(backend)? {
+            *slot = Err(StoreError::Backend(error));
+            continue;
+        }
+        let get = || -> Result<ScanOutcome, sqlx::Error> {
+            Ok(ScanOutcome {
+                answer: ScanAnswer {
+                    colour: r.try_get("o_colour")?,
+                    reason: r.try_get("o_reason")?,
+                    display_name: r.try_get("o_display_name")?,
+                    rule: r.try_get("o_rule")?,
+                    declared_until: r.try_get::<Option<i64>, _>("o_declared_until")?.map(ms),
+                },
+                visit_id: r.try_get("o_visit_id")?,
+                resubmitted: r.try_get("o_resubmitted")?,
+                scanned_at: ms(r.try_get("o_scanned_at")?),
+            })
+        };
+        if let Ok(out) = slot {
+            out.push(get().map_err(backend)?);
         }
     }
-    tx.commit().await?;
+    for (job, result) in jobs.iter().zip(&results) {
+        if let Ok(out) = result
+            && out.len() != job.scans.len()
+        {
+            return Err(StoreError::Backend("the scan writer answered for fewer scans than it was given".into()));
+        }
+    }
     Ok(results)
 }
 

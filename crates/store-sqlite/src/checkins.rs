@@ -345,11 +345,12 @@ impl CheckinStore for SqliteStore {
     async fn check_out(&self, user: UserId, at: Timestamp) -> StoreResult<Option<VisitRecord>> {
         let mut tx = self.begin().await?;
         let open = sqlx::query(
-            "SELECT * FROM visits WHERE user_id = ? AND end_reason = 'stay' AND started_at <= ? AND ended_at > ?
-             ORDER BY started_at DESC, id DESC LIMIT 1",
+            "SELECT * FROM visits WHERE user_id = ? AND end_reason = 'stay' AND started_at <= ? AND started_at >= ?
+                AND ended_at > ? ORDER BY started_at DESC, id DESC LIMIT 1",
         )
         .bind(user.0)
         .bind(at.millis())
+        .bind(at.millis() - MAX_SPAN_MS)
         .bind(at.millis())
         .fetch_optional(&mut *tx)
         .await

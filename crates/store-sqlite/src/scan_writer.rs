@@ -15,7 +15,7 @@ use vaora_app::store::{ScanAnswer, ScanOutcome, ScanWrite, StoreError, StoreResu
 use vaora_domain::Timestamp;
 use vaora_domain::org::CheckpointMode;
 
-use crate::checkins::{BOTH_MODE_DEBOUNCE_MS, MAX_VISIT_MS};
+use crate::checkins::{BOTH_MODE_DEBOUNCE_MS, MAX_SPAN_MS, MAX_VISIT_MS};
 
 /// How many jobs may wait for the writer.
 pub(crate) const SCAN_QUEUE: usize = 4096;
@@ -295,12 +295,14 @@ fn apply_visit(conn: &Connection, w: &ScanWrite, user: i64) -> StoreResult<i64> 
     let at = w.scanned_at.millis();
     let open: Option<(i64, i64, i64)> = conn
         .prepare_cached(
+            // No visit runs longer than MAX_SPAN_MS: the lower bound keeps the index scan to the
+            // person's last two days, however many visits they made before.
             "SELECT id, checkpoint_id, started_at FROM visits
-             WHERE user_id = ?1 AND end_reason = 'stay' AND started_at <= ?2 AND ended_at > ?2
+             WHERE user_id = ?1 AND end_reason = 'stay' AND started_at <= ?2 AND started_at >= ?3 AND ended_at > ?2
              ORDER BY started_at DESC, id DESC LIMIT 1",
         )
         .map_err(db)?
-        .query_row(params![user, at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(params![user, at, at - MAX_SPAN_MS], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()
         .map_err(db)?;
     match (w.mode, open) {
