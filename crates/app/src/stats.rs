@@ -3,7 +3,7 @@
 //! declaration when they arrived, and how many scans each checkpoint made each hour. Staff
 //! check-in is a mandatory criterion of the agency's epidemic-safety rating.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveTime, Timelike};
 use serde::Serialize;
@@ -14,7 +14,7 @@ use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, Timestamp, UnitId, Use
 use crate::App;
 use crate::auth::Actor;
 use crate::error::AppError;
-use crate::store::DayScan;
+use crate::store::{DayScan, RosterDayLine};
 
 /// When a working day starts if the agency has not said (07:30).
 pub const DEFAULT_WORK_START_MINUTE: i64 = 7 * 60 + 30;
@@ -183,6 +183,13 @@ pub fn late_from(day: i32, start: i64) -> i64 {
     i64::from(day) * 86_400_000 - 7 * 3_600_000 + (start + 1) * 60_000
 }
 
+/// Who a roster line is: their account, or the line itself for someone without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Person {
+    Account(UserId),
+    Entry(RosterEntryId),
+}
+
 /// `HH:MM` for minutes after midnight.
 pub fn clock(minute: i64) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
@@ -239,31 +246,29 @@ impl App {
         let late_from = Timestamp(late_from(vaora_domain::time::date_day(date), start_minute));
 
         let units = self.store.units_of(agency).await?;
-        let mut roster = self.store.roster_lines(agency).await?;
-        roster.sort_by(|a, b| a.full_name.cmp(&b.full_name).then(a.id.0.cmp(&b.id.0)));
+        let day = self.store.roster_day(agency, vaora_domain::time::date_day(date)).await?;
+        let mut roster = day.lines;
+        roster.sort_by(|a, b| a.line.full_name.cmp(&b.line.full_name).then(a.line.id.0.cmp(&b.line.id.0)));
         let checkpoints = self.store.checkpoints_of(agency).await?;
-        let arrived = self.store.arrivals(agency, vaora_domain::time::date_day(date)).await?;
         let hours = self.store.scans_per_hour(agency, from, to).await?;
-        let first: HashMap<UserId, &DayScan> = arrived.iter().map(|a| (a.user_id, a)).collect();
 
         // A person on several rosters is one person: by account, or by entry when they have none.
-        let mut people: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut people: HashMap<Person, Vec<usize>> = HashMap::with_capacity(roster.len());
         for (i, e) in roster.iter().enumerate() {
-            let key = match e.user_id {
-                Some(u) => format!("u{}", u.0),
-                None => format!("e{}", e.id.0),
+            let key = match e.line.user_id {
+                Some(u) => Person::Account(u),
+                None => Person::Entry(e.line.id),
             };
             people.entry(key).or_default().push(i);
         }
-        let staff: HashSet<UserId> = roster.iter().filter_map(|e| e.user_id).collect();
         let mut arrivals: Vec<Arrival> = Vec::new();
         for entries in people.values() {
             let e = &roster[entries[0]];
-            let Some(scan) = e.user_id.and_then(|u| first.get(&u)) else { continue };
+            let Some(scan) = &e.arrival else { continue };
             arrivals.push(Arrival {
-                entry_id: e.id,
-                full_name: e.full_name.clone(),
-                units: entries.iter().map(|i| roster[*i].unit_id).collect(),
+                entry_id: e.line.id,
+                full_name: e.line.full_name.clone(),
+                units: entries.iter().map(|i| roster[*i].line.unit_id).collect(),
                 first_scan_at: scan.scanned_at,
                 checkpoint_id: scan.checkpoint_id,
                 late: scan.scanned_at >= late_from,
@@ -275,9 +280,8 @@ impl App {
         let unit_days = units
             .iter()
             .map(|u| {
-                let mine: Vec<_> = roster.iter().filter(|e| e.unit_id == u.id).collect();
-                let arrived = |e: &&crate::store::RosterLine| e.user_id.and_then(|id| first.get(&id));
-                let present: Vec<&DayScan> = mine.iter().filter_map(arrived).copied().collect();
+                let mine: Vec<&RosterDayLine> = roster.iter().filter(|e| e.line.unit_id == u.id).collect();
+                let present: Vec<&DayScan> = mine.iter().filter_map(|e| e.arrival.as_ref()).collect();
                 UnitDay {
                     unit_id: u.id,
                     name: u.name.clone(),
@@ -288,12 +292,12 @@ impl App {
                     declared: present.iter().filter(|s| s.declared).count(),
                     missing: mine
                         .iter()
-                        .filter(|e| arrived(e).is_none())
+                        .filter(|e| e.arrival.is_none())
                         .map(|e| Absence {
-                            entry_id: e.id,
-                            full_name: e.full_name.clone(),
-                            position: e.position.clone(),
-                            has_account: e.user_id.is_some(),
+                            entry_id: e.line.id,
+                            full_name: e.line.full_name.clone(),
+                            position: e.line.position.clone(),
+                            has_account: e.line.user_id.is_some(),
                         })
                         .collect(),
                 }
@@ -320,7 +324,8 @@ impl App {
             compliance: rate(present, people.len()),
             late: arrivals.iter().filter(|a| a.late).count(),
             declared: arrivals.iter().filter(|a| a.declared).count(),
-            visitors: first.keys().filter(|u| !staff.contains(u)).count(),
+            // Everyone who arrived, less the staff among them.
+            visitors: usize::try_from(day.arrivals).unwrap_or(0).saturating_sub(present),
             scans: total,
             units: unit_days,
             hours: per_checkpoint

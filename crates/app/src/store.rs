@@ -660,6 +660,24 @@ pub struct RosterLine {
     pub user_id: Option<UserId>,
 }
 
+/// A roster line with the person's arrival on a day, if they came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterDayLine {
+    /// The line.
+    pub line: RosterLine,
+    /// Their first admitted scan of the day at the agency.
+    pub arrival: Option<DayScan>,
+}
+
+/// An agency's roster on a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterDay {
+    /// Every line.
+    pub lines: Vec<RosterDayLine>,
+    /// People who arrived, on a roster or not.
+    pub arrivals: i64,
+}
+
 /// An agency's counts over a range of days.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgencyTotals {
@@ -715,8 +733,10 @@ pub trait StatsStore: Send + Sync {
     async fn arrivals(&self, agency: AgencyId, day: i32) -> StoreResult<Vec<DayScan>>;
     /// Every scan at the agency's checkpoints in `[from, to)`, counted per checkpoint and UTC hour.
     async fn scans_per_hour(&self, agency: AgencyId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<HourCount>>;
-    /// The agency's roster lines, in no particular order.
-    async fn roster_lines(&self, agency: AgencyId) -> StoreResult<Vec<RosterLine>>;
+    /// The agency's roster lines, in no particular order, each with the person's arrival on `day`
+    /// (if they have an account and came), and how many people arrived that day, visitors
+    /// included.
+    async fn roster_day(&self, agency: AgencyId, day: i32) -> StoreResult<RosterDay>;
     /// Every agency's counts over the days `from..=to`, from the kept day counts.
     async fn agency_totals(&self, from: i32, to: i32) -> StoreResult<Vec<AgencyTotals>>;
     /// One agency's day counts over `from..=to` (days with no arrival are absent).

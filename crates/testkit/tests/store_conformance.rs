@@ -1588,6 +1588,41 @@ mod cases {
         record(s, scan("a4", gate, CheckpointMode::Entry, an, t(24 * HOUR))).await;
         assert_eq!(s.arrivals(a, day + 1).await.unwrap().len(), 1);
         assert_eq!(s.arrivals(a, day).await.unwrap().len(), 1);
+
+        // The roster's day: each line with its person's arrival; Chi, on no roster, is counted.
+        let (office, desk_unit) = (unit(s, a, "Văn phòng").await, unit(s, a, "Một cửa").await);
+        let lines = add_lines(
+            s,
+            vec![
+                (office, line("Nguyễn Văn An", Some("1"), None)),
+                (desk_unit, line("Nguyễn Văn An", Some("1"), None)),
+                (office, line("Không Có Số", None, None)),
+                (desk_unit, line("Lê Văn Bình", Some("2"), None)),
+            ],
+        )
+        .await;
+        let chi = user(s, "3", "Lê Thị Chi").await;
+        record(s, scan("c1", gate, CheckpointMode::Entry, chi, t(3 * HOUR))).await;
+        let roster = s.roster_day(a, day).await.unwrap();
+        assert_eq!(roster.arrivals, 2, "An and Chi");
+        let mut got: Vec<(RosterEntryId, UnitId, Option<UserId>, Option<DayScan>)> =
+            roster.lines.into_iter().map(|l| (l.line.id, l.line.unit_id, l.line.user_id, l.arrival)).collect();
+        got.sort_by_key(|l| l.0);
+        let an_came = DayScan { user_id: an, checkpoint_id: desk, scanned_at: t(30 * MIN), declared: false };
+        assert_eq!(
+            got,
+            [
+                (lines[0], office, Some(an), Some(an_came.clone())),
+                (lines[1], desk_unit, Some(an), Some(an_came)),
+                (lines[2], office, None, None),
+                (lines[3], desk_unit, Some(binh), None),
+            ],
+            "Bình came to the other agency only"
+        );
+        let next = s.roster_day(a, day + 1).await.unwrap();
+        assert_eq!(next.arrivals, 1);
+        assert_eq!(next.lines.iter().filter(|l| l.arrival.is_some()).count(), 2, "An's two lines");
+        assert_eq!(s.roster_day(other, day).await.unwrap(), RosterDay { lines: Vec::new(), arrivals: 1 });
     }
 
     pub async fn a_resubmitted_scan_gets_its_first_answer_and_changes_nothing(db: TestDb) {
