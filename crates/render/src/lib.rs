@@ -1,9 +1,14 @@
-//! vaora's printables: QR images, A4 venue posters (SVG, PNG, PDF) and sheets of printed cards
-//! (PDF, ten credit-card-sized cards on an A4 page).
+//! vaora's printables: QR images, A4 venue posters (SVG, PNG, PDF), sheets of printed cards (PDF,
+//! ten credit-card-sized cards on an A4 page) and printed reports (PDF).
 //!
 //! Every document is first laid out once as SVG (millimetre units, DejaVu Sans, which has every
 //! Vietnamese glyph); PNG is that SVG rasterised by resvg and PDF is the same SVG drawn by krilla,
-//! with its text kept as text. No I/O: callers get bytes.
+//! with its text kept as text. Reports (an agency's day) are laid out the same way, over as many
+//! pages as they need. No I/O: callers get bytes.
+
+mod report;
+
+pub use report::{Column, Report, Section, report_svgs};
 
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};

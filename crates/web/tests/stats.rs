@@ -262,6 +262,26 @@ async fn the_statistics_screen_shows_the_day_without_javascript(t: TestApp) {
 
 /// Converts every sheet of an XLSX file to CSV with LibreOffice, as a health office would open it,
 /// and returns the sheets' rows by sheet name.
+/// The text of a PDF, laid out as on the page (Poppler's `pdftotext`, which `.ci/run` installs).
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("vaora-report-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("report.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", file.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext is needed for this test (apt-get install poppler-utils)");
+    std::fs::remove_dir_all(&dir).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
 fn libreoffice_sheets(xlsx: &[u8], names: &[&str]) -> Vec<Vec<Vec<String>>> {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let dir = std::env::temp_dir().join(format!("vaora-lo-{}-{nanos}", std::process::id()));
@@ -356,14 +376,57 @@ async fn exports_open_in_a_spreadsheet_with_the_same_numbers(t: TestApp) {
     assert!(csv.text.contains("'=1+1 Phòng,Võ Văn Tùng,'+Phó phòng,Không"), "{}", csv.text);
     let r = t.get(&format!("/api/v1/agencies/{}/stats/day.csv?table=secrets", s.agency), Some(&s.office)).await;
     assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_table"));
+    // The printed daily report: the figures, who is missing and who came late, as text in a PDF.
+    let pdf = t.get(&format!("/api/v1/agencies/{}/stats/day.pdf", s.agency), Some(&s.office)).await;
+    assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.text);
+    assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
+    let text = pdf_text(&pdf.raw);
+    for line in [
+        "Báo cáo kiểm soát ra vào ngày 27/11/2026",
+        "Sở SGTVT",
+        "Giờ bắt đầu làm việc: 07:30",
+        "50,0 %",
+        "=1+1 Phòng",
+        "Chưa quét mã (1)",
+        "Võ Văn Tùng",
+        "+Phó phòng",
+        "Đến muộn (1)",
+        "-Trần Thị Lan",
+        "09:00",
+        "Cổng chính",
+        "Trang 1/1",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from the report:\n{text}");
+    }
+    let staff_lines = text.lines().filter(|l| l.contains("Trần Thị Lan") || l.contains("Võ Văn Tùng")).count();
+    assert_eq!(staff_lines, 2, "Lan once (late), Tùng once (missing); the visitor is no staff:\n{text}");
+    let req = Request::get(format!("/api/v1/agencies/{}/stats/day.pdf?date=2026-11-27", s.agency))
+        .header(header::AUTHORIZATION, format!("Bearer {}", s.office))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .body(Body::empty())
+        .unwrap();
+    let english = pdf_text(&t.send(req).await.raw);
+    for line in ["Check-in report for 27/11/2026", "Did not check in (1)", "Came late (1)", "50.0 %", "Page 1/1"] {
+        assert!(english.contains(line), "{line:?} missing from the English report:\n{english}");
+    }
+    let r = t.get(&format!("/api/v1/agencies/{}/stats/day.pdf?date=2026-13-01", s.agency), Some(&s.office)).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_date"));
+
     // Exports are for the agency's admins, and each is audited.
     let (_, other) = t.citizen(324).await;
     assert_eq!(
         t.get(&format!("/api/v1/agencies/{}/stats/day.xlsx", s.agency), Some(&other)).await.status,
         StatusCode::FORBIDDEN
     );
+    assert_eq!(
+        t.get(&format!("/api/v1/agencies/{}/stats/day.pdf", s.agency), Some(&other)).await.status,
+        StatusCode::FORBIDDEN
+    );
     let audit = t.get("/api/v1/audit?action=stats_exported", Some(&s.admin)).await;
-    assert_eq!(audit.body.as_array().unwrap().len(), 2, "{}", audit.text);
+    let formats: Vec<&str> =
+        audit.body.as_array().unwrap().iter().map(|e| e["details"]["format"].as_str().unwrap_or("")).collect();
+    assert_eq!(formats.len(), 4, "{}", audit.text);
+    assert_eq!(formats.iter().filter(|f| **f == "pdf").count(), 2, "{}", audit.text);
 }
 
 async fn the_province_ranking_follows_every_change_and_agrees_with_the_agency(t: TestApp) {

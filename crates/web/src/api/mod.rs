@@ -73,7 +73,7 @@ impl Modify for Security {
         health::change_rules, health::rule_history, walk_ins::register, walk_ins::card,
         dependants::add, dependants::list, dependants::get_one, dependants::declare, dependants::declarations,
         dependants::card, stats::agency_day, stats::work_start, stats::set_work_start,
-        stats::agency_day_xlsx, stats::agency_day_csv, stats::province, stats::idle_checkpoints,
+        stats::agency_day_xlsx, stats::agency_day_csv, stats::agency_day_pdf, stats::province, stats::idle_checkpoints,
         stats::province_hours, stats::agency_range, stats::province_xlsx, stats::province_csv,
     ),
     components(schemas(crate::error::ErrorBody, Created)),
@@ -155,6 +155,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/agencies/{id}/stats/day", get(stats::agency_day))
         .route("/agencies/{id}/stats/day.xlsx", get(stats::agency_day_xlsx))
         .route("/agencies/{id}/stats/day.csv", get(stats::agency_day_csv))
+        .route("/agencies/{id}/stats/day.pdf", get(stats::agency_day_pdf))
         .route("/agencies/{id}/stats/range", get(stats::agency_range))
         .route("/stats/province", get(stats::province))
         .route("/stats/province.xlsx", get(stats::province_xlsx))

@@ -26,7 +26,7 @@ async fn poster_of(app: &App, actor: &Actor, checkpoint: CheckpointId) -> Result
 }
 
 /// Rendering takes tens of milliseconds of CPU: keep it off the async threads.
-async fn render<T: Send + 'static>(
+pub(crate) async fn render<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, vaora_render::RenderError> + Send + 'static,
 ) -> Result<T, AppError> {
     tokio::task::spawn_blocking(f).await.map_err(AppError::internal)?.map_err(AppError::internal)

@@ -17,6 +17,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::exports::{Cell, Table};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CurrentActor};
 use crate::i18n::{Lang, Texts};
+use vaora_render::{Column, Report, Section};
 
 /// Which day.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -351,14 +352,14 @@ async fn export_day(
     id: i64,
     q: &ExportQuery,
     headers: &axum::http::HeaderMap,
-) -> Result<(AgencyDay, Texts, String), AppError> {
+) -> Result<(AgencyDay, Texts, vaora_app::store::AgencyRecord), AppError> {
     let date = match q.date.as_deref() {
         Some(d) => parse_day(d)?,
         None => s.app.now().vietnam_date(),
     };
     let day = s.app.agency_day(a, AgencyId(id), date).await?;
-    let code = s.app.get_agency(a, AgencyId(id)).await?.agency.code;
-    Ok((day, Texts::new(Lang::of(headers)), code))
+    let agency = s.app.get_agency(a, AgencyId(id)).await?.agency;
+    Ok((day, Texts::new(Lang::of(headers)), agency))
 }
 
 fn attachment(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
@@ -387,13 +388,13 @@ pub async fn agency_day_xlsx(
     ApiQuery(q): ApiQuery<ExportQuery>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
-    let (day, t, code) = export_day(&s, &a, id, &q, &headers).await?;
+    let (day, t, agency) = export_day(&s, &a, id, &q, &headers).await?;
     let bytes = crate::exports::xlsx(&day_tables(&t, &day))?;
     s.app.record_stats_export(&a, AgencyId(id), day.date, "xlsx", "all").await?;
     Ok(attachment(
         bytes,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        &format!("vaora-{}-{}.xlsx", file_safe(&code), day.date),
+        &format!("vaora-{}-{}.xlsx", file_safe(&agency.code), day.date),
     ))
 }
 
@@ -414,11 +415,168 @@ pub async fn agency_day_csv(
     let Some(index) = CSV_TABLES.iter().position(|t| *t == table) else {
         return Err(AppError::invalid("invalid_table", format!("a table is one of {}", CSV_TABLES.join(", "))).into());
     };
-    let (day, t, code) = export_day(&s, &a, id, &q, &headers).await?;
+    let (day, t, agency) = export_day(&s, &a, id, &q, &headers).await?;
     let tables = day_tables(&t, &day);
     let bytes = crate::exports::csv(&tables[index])?;
     s.app.record_stats_export(&a, AgencyId(id), day.date, "csv", &table).await?;
-    Ok(attachment(bytes, "text/csv; charset=utf-8", &format!("vaora-{}-{}-{table}.csv", file_safe(&code), day.date)))
+    Ok(attachment(
+        bytes,
+        "text/csv; charset=utf-8",
+        &format!("vaora-{}-{}-{table}.csv", file_safe(&agency.code), day.date),
+    ))
+}
+
+/// The printed report of an agency's day, in `t`'s language: the key figures, each unit, who did
+/// not check in, who came late, and the scans per hour and per checkpoint. The full list of
+/// arrivals is in the workbook (a 5,000-person agency's would run to a hundred pages).
+pub(crate) fn day_report(t: &Texts, agency_name: &str, day: &AgencyDay, made_at: vaora_domain::Timestamp) -> Report {
+    let date = day.date.format("%d/%m/%Y").to_string();
+    let made = made_at.to_utc().with_timezone(&vaora_domain::time::VIETNAM);
+    let percent = |x: f64| {
+        let p = format!("{:.1} %", x * 100.0);
+        if t.lang == Lang::Vi { p.replace('.', ",") } else { p }
+    };
+    let unit_names: std::collections::HashMap<i64, &str> =
+        day.units.iter().map(|u| (u.unit_id.0, u.name.as_str())).collect();
+    let checkpoint_names: std::collections::HashMap<i64, &str> =
+        day.hours.iter().map(|h| (h.checkpoint_id.0, h.name.as_str())).collect();
+    let yes_no = |b: bool| t.s(if b { "export.yes" } else { "export.no" });
+    let missing: Vec<Vec<String>> = day
+        .units
+        .iter()
+        .flat_map(|u| u.missing.iter().map(move |m| (u, m)))
+        .enumerate()
+        .map(|(i, (u, m))| {
+            vec![(i + 1).to_string(), m.full_name.clone(), u.name.clone(), m.position.clone(), yes_no(m.has_account)]
+        })
+        .collect();
+    let late: Vec<Vec<String>> = day
+        .arrivals
+        .iter()
+        .filter(|a| a.late)
+        .enumerate()
+        .map(|(i, a)| {
+            let units: Vec<&str> = a.units.iter().filter_map(|u| unit_names.get(&u.0).copied()).collect();
+            vec![
+                (i + 1).to_string(),
+                a.full_name.clone(),
+                units.join("; "),
+                crate::exports::vn_clock(a.first_scan_at),
+                checkpoint_names.get(&a.checkpoint_id.0).copied().unwrap_or_default().to_owned(),
+            ]
+        })
+        .collect();
+    let per_hour: Vec<i64> = (0..24).map(|h| day.hours.iter().map(|c| c.scans[h]).sum()).collect();
+    Report {
+        title: t.s("report.title").replace("{date}", &date),
+        subtitle: vec![
+            agency_name.to_owned(),
+            format!("{}: {}", t.s("export.work_starts"), day.work_starts),
+            t.s("report.made")
+                .replace("{time}", &made.format("%H:%M").to_string())
+                .replace("{date}", &made.format("%d/%m/%Y").to_string()),
+        ],
+        figures: vec![
+            (t.s("export.roster"), day.roster.to_string()),
+            (t.s("export.present"), day.present.to_string()),
+            (t.s("export.compliance"), percent(day.compliance)),
+            (t.s("export.late"), day.late.to_string()),
+            (t.s("export.declared"), day.declared.to_string()),
+            (t.s("export.visitors"), day.visitors.to_string()),
+            (t.s("export.scans"), day.scans.to_string()),
+        ],
+        sections: vec![
+            Section::Table {
+                heading: t.s("report.units"),
+                columns: vec![
+                    Column::text(t.s("export.unit"), 5.0),
+                    Column::number(t.s("export.roster"), 2.2),
+                    Column::number(t.s("export.present"), 1.6),
+                    Column::number(t.s("export.compliance"), 2.0),
+                    Column::number(t.s("export.late"), 1.4),
+                    Column::number(t.s("export.declared"), 2.2),
+                ],
+                rows: day
+                    .units
+                    .iter()
+                    .map(|u| {
+                        vec![
+                            u.name.clone(),
+                            u.roster.to_string(),
+                            u.present.to_string(),
+                            percent(u.compliance),
+                            u.late.to_string(),
+                            u.declared.to_string(),
+                        ]
+                    })
+                    .collect(),
+                empty: t.s("report.none"),
+            },
+            Section::Table {
+                heading: format!("{} ({})", t.s("report.missing"), missing.len()),
+                columns: vec![
+                    Column::number(t.s("report.number"), 0.9),
+                    Column::text(t.s("export.name"), 4.5),
+                    Column::text(t.s("export.unit"), 3.6),
+                    Column::text(t.s("export.position"), 3.0),
+                    Column::text(t.s("export.has_account"), 1.8),
+                ],
+                rows: missing,
+                empty: t.s("report.none"),
+            },
+            Section::Table {
+                heading: format!("{} ({})", t.s("report.late"), late.len()),
+                columns: vec![
+                    Column::number(t.s("report.number"), 0.9),
+                    Column::text(t.s("export.name"), 4.5),
+                    Column::text(t.s("export.units"), 3.6),
+                    Column::text(t.s("export.arrived_at"), 1.6),
+                    Column::text(t.s("export.checkpoint"), 3.2),
+                ],
+                rows: late,
+                empty: t.s("report.none"),
+            },
+            Section::Bars {
+                heading: t.s("report.hours"),
+                labels: (0..24).map(|h| if h % 3 == 0 { format!("{h:02}:00") } else { String::new() }).collect(),
+                values: per_hour,
+            },
+            Section::Table {
+                heading: t.s("report.checkpoints"),
+                columns: vec![Column::text(t.s("export.checkpoint"), 6.0), Column::number(t.s("export.scans"), 2.0)],
+                rows: day.hours.iter().map(|h| vec![h.name.clone(), h.scans.iter().sum::<i64>().to_string()]).collect(),
+                empty: t.s("report.none"),
+            },
+        ],
+        footer: t.s("report.footer"),
+        page_label: t.s("report.page"),
+        continued: t.s("report.continued"),
+    }
+}
+
+/// An agency's day as a printed report (PDF, A4): the key figures, each unit, who did not check
+/// in, who came late, scans per hour and per checkpoint, in the caller's language (audited as
+/// `stats_exported`). The workbook (`day.xlsx`) holds the same day in full.
+#[utoipa::path(get, path = "/api/v1/agencies/{id}/stats/day.pdf", tag = "statistics",
+    params(("id" = i64, Path, description = "Agency id"), DayQuery),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn agency_day_pdf(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<DayQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let q = ExportQuery { date: q.date, table: None };
+    let (day, t, agency) = export_day(&s, &a, id, &q, &headers).await?;
+    let report = day_report(&t, &agency.name, &day, s.app.now());
+    let pdf = crate::api::printables::render(move || {
+        vaora_render::report_svgs(&report).and_then(|pages| vaora_render::svgs_to_pdf(&pages))
+    })
+    .await?;
+    s.app.record_stats_export(&a, AgencyId(id), day.date, "pdf", "report").await?;
+    Ok(attachment(pdf, "application/pdf", &format!("vaora-{}-{}.pdf", file_safe(&agency.code), day.date)))
 }
 
 /// An agency code as part of a file name.
