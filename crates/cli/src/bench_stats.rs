@@ -9,6 +9,10 @@
 //! are drawn from a pool of 5,000 accounts, so that one person may be on several agencies'
 //! rosters: the statistics' cost depends on rows per agency and day, not on how many distinct
 //! people there are, and this keeps the set-up to seconds.
+//!
+//! Loading ten million visits takes a while; `--reuse` times a database loaded by an earlier run
+//! (with the same `--visits` and `--agencies`) instead, so that the timing can run on an idle
+//! machine. Such a database holds only synthetic people and is keyed with a fixed bench key.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,6 +20,7 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
+use vaora_app::accounts::SessionKind;
 use vaora_app::auth::{Actor, RequestMeta};
 use vaora_app::orgs::{AgencyInput, CheckpointInput};
 use vaora_app::roster_import::ImportFormat;
@@ -36,6 +41,8 @@ pub struct StatsBench {
     pub agencies: usize,
     /// Timed runs of each query.
     pub runs: usize,
+    /// Time an earlier load of the same database instead of loading.
+    pub reuse: bool,
 }
 
 /// The figures.
@@ -77,24 +84,119 @@ struct Loaded {
     staff: Vec<usize>,
 }
 
+/// One agency as planned: roster size, first pool index of its staff, checkpoints.
+struct Planned {
+    size: usize,
+    first: usize,
+    checkpoints: usize,
+}
+
+/// The agencies, drawn from a fixed seed: the same every run, so that a reused load is known.
+fn plan(agencies: usize, rng: &mut StdRng) -> Vec<Planned> {
+    (0..agencies)
+        .map(|a| {
+            let size = if a == 0 { BIG } else { (20.0 * 30f64.powf(rng.gen_range(0.0..1.0))).round() as usize };
+            let first = rng.gen_range(0..POOL);
+            Planned { size, first, checkpoints: rng.gen_range(1..=4) }
+        })
+        .collect()
+}
+
+/// The bench database's key: fixed, so that `--reuse` can sign in to an earlier load (whose
+/// people are all synthetic).
+const BENCH_KEY: [u8; 32] = [0x5a; 32];
+
 /// Runs the benchmark; progress goes to stderr.
 pub async fn stats(b: StatsBench, store: Arc<dyn vaora_app::Store>) -> Result<StatsReport, String> {
-    if !store.is_empty().await.map_err(|e| e.to_string())? {
-        return Err("the benchmark needs an empty database".into());
+    let empty = store.is_empty().await.map_err(|e| e.to_string())?;
+    if empty == b.reuse {
+        return Err(if b.reuse {
+            "--reuse needs a database loaded by an earlier run".into()
+        } else {
+            "the benchmark needs an empty database (or --reuse to time an earlier load)".into()
+        });
     }
     let started = Instant::now();
-    let mut key = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
     // Thirty days must stay within the retention period.
     let settings = Settings { retention_days: 35, ..Settings::default() };
     let app = App::new(
         store.clone(),
         Arc::new(SystemClock),
-        Secrets::from_master_key(key),
+        Secrets::from_master_key(BENCH_KEY),
         PasswordHashing::insecure_fast(),
         settings,
     );
     let meta = RequestMeta { ip: Some("127.0.0.1".into()), user_agent: "vaora bench".into() };
+    let mut rng = StdRng::seed_from_u64(2021);
+    let planned = plan(b.agencies, &mut rng);
+    let per_day: u64 = planned.iter().map(|p| (p.size as u64 * 19) / 10 + p.size as u64 / 10).sum();
+    let days = i64::try_from(b.visits.div_ceil(per_day.max(1))).unwrap_or(30).clamp(1, 30);
+    let today = app.now().vietnam_date();
+
+    let (admin, big, recorded) = if b.reuse {
+        let admin_phone = person(POOL + VISITORS).phone;
+        let session = app
+            .sign_in(&admin_phone, "bench-password-2021", SessionKind::Api, "bench", &meta)
+            .await
+            .map_err(|e| format!("not a database loaded by vaora bench stats ({})", e.message))?;
+        let admin = app.authenticate(&session.token, meta.clone()).await.map_err(|e| e.message)?;
+        let agencies = store.agencies().await.map_err(|e| e.to_string())?;
+        let big = agencies.iter().find(|a| a.code == "CQ-0").ok_or("the loaded agencies are missing")?.id;
+        (admin, big, b.visits)
+    } else {
+        load(&app, &store, &b, &planned, days, &mut rng, &meta).await?
+    };
+    let load_s = started.elapsed().as_secs_f64();
+
+    eprintln!("timing {} agency day reports and {} province rankings…", b.runs, b.runs);
+    let mut day_ms = Vec::with_capacity(b.runs);
+    for r in 0..b.runs {
+        let date = today - chrono::Days::new(u64::try_from(r as i64 % days).unwrap_or(0));
+        let t0 = Instant::now();
+        let day = app.agency_day(&admin, big, date).await.map_err(|e| e.message)?;
+        day_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        if r == 0 {
+            eprintln!("  the big agency today: {} of {} present, {} visitors", day.present, day.roster, day.visitors);
+        }
+    }
+    let mut range_ms = Vec::with_capacity(b.runs);
+    for r in 0..b.runs {
+        let t0 = Instant::now();
+        let ranking =
+            app.province_ranking(&admin, today - chrono::Days::new(29), today).await.map_err(|e| e.message)?;
+        range_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        if r == 0 {
+            eprintln!(
+                "  ranking: {} agencies, best {:.1} %",
+                ranking.agencies.len(),
+                ranking.agencies[0].compliance * 100.0
+            );
+        }
+    }
+    day_ms.sort_by(f64::total_cmp);
+    range_ms.sort_by(f64::total_cmp);
+    Ok(StatsReport {
+        agency_day_ms: percentile(&day_ms, 0.95),
+        province_range_ms: percentile(&range_ms, 0.95),
+        visits: recorded,
+        days,
+        agency_day_p50_ms: percentile(&day_ms, 0.5),
+        province_range_p50_ms: percentile(&range_ms, 0.5),
+        load_s,
+    })
+}
+
+/// Registers the people, creates the agencies with their rosters and checkpoints, and records the
+/// visits through the scan writer; returns the province admin, the big agency and the visits.
+async fn load(
+    app: &App,
+    store: &Arc<dyn vaora_app::Store>,
+    b: &StatsBench,
+    planned: &[Planned],
+    days: i64,
+    rng: &mut StdRng,
+    meta: &RequestMeta,
+) -> Result<(Actor, AgencyId, u64), String> {
     let admin_id = app.create_first_province_admin(person(POOL + VISITORS)).await.map_err(|e| e.message)?;
     let admin =
         Actor { user_id: admin_id, session_id: SessionId(0), grants: vec![Grant::ProvinceAdmin], meta: meta.clone() };
@@ -102,13 +204,12 @@ pub async fn stats(b: StatsBench, store: Arc<dyn vaora_app::Store>) -> Result<St
     eprintln!("creating {} accounts…", POOL + VISITORS);
     let mut users: Vec<UserId> = Vec::with_capacity(POOL + VISITORS);
     for i in 0..POOL + VISITORS {
-        users.push(app.register(person(i), &meta).await.map_err(|e| e.message)?);
+        users.push(app.register(person(i), meta).await.map_err(|e| e.message)?);
     }
 
     eprintln!("creating {} agencies with their rosters and checkpoints…", b.agencies);
-    let mut rng = StdRng::seed_from_u64(2021);
     let mut agencies: Vec<(AgencyId, Loaded)> = Vec::with_capacity(b.agencies);
-    for a in 0..b.agencies {
+    for (a, p) in planned.iter().enumerate() {
         let id = app
             .create_agency(
                 &admin,
@@ -123,9 +224,7 @@ pub async fn stats(b: StatsBench, store: Arc<dyn vaora_app::Store>) -> Result<St
             .await
             .map_err(|e| e.message)?;
         let unit = app.create_unit(&admin, id, None, "Văn phòng").await.map_err(|e| e.message)?;
-        let size = if a == 0 { BIG } else { (20.0 * 30f64.powf(rng.gen_range(0.0..1.0))).round() as usize };
-        let first = rng.gen_range(0..POOL);
-        let staff: Vec<usize> = (0..size).map(|k| (first + k) % POOL).collect();
+        let staff: Vec<usize> = (0..p.size).map(|k| (p.first + k) % POOL).collect();
         let mut csv = String::from("Họ và tên,Số điện thoại\n");
         for s in &staff {
             let p = person(*s);
@@ -133,7 +232,7 @@ pub async fn stats(b: StatsBench, store: Arc<dyn vaora_app::Store>) -> Result<St
         }
         app.import_roster(&admin, id, Some(unit), csv.as_bytes(), ImportFormat::Csv).await.map_err(|e| e.message)?;
         let mut checkpoints = Vec::new();
-        for c in 0..rng.gen_range(1..=4) {
+        for c in 0..p.checkpoints {
             let input = CheckpointInput {
                 name: format!("Cổng {c}"),
                 mode: "entry".into(),
@@ -146,8 +245,6 @@ pub async fn stats(b: StatsBench, store: Arc<dyn vaora_app::Store>) -> Result<St
         agencies.push((id, Loaded { checkpoints, staff }));
     }
 
-    let per_day: u64 = agencies.iter().map(|(_, l)| (l.staff.len() as u64 * 19) / 10 + l.staff.len() as u64 / 10).sum();
-    let days = i64::try_from(b.visits.div_ceil(per_day.max(1))).unwrap_or(30).clamp(1, 30);
     eprintln!("recording {} visits over {days} days through the scan writer…", b.visits);
     let today = app.now().vietnam_date();
     let mut batch: Vec<ScanWrite> = Vec::with_capacity(1000);
@@ -208,43 +305,5 @@ pub async fn stats(b: StatsBench, store: Arc<dyn vaora_app::Store>) -> Result<St
     if !batch.is_empty() {
         store.record_scans(batch).await.map_err(|e| e.to_string())?;
     }
-    let load_s = started.elapsed().as_secs_f64();
-
-    eprintln!("timing {} agency day reports and {} province rankings…", b.runs, b.runs);
-    let big = agencies[0].0;
-    let mut day_ms = Vec::with_capacity(b.runs);
-    for r in 0..b.runs {
-        let date = today - chrono::Days::new(u64::try_from(r as i64 % days).unwrap_or(0));
-        let t0 = Instant::now();
-        let day = app.agency_day(&admin, big, date).await.map_err(|e| e.message)?;
-        day_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
-        if r == 0 {
-            eprintln!("  the big agency today: {} of {} present, {} visitors", day.present, day.roster, day.visitors);
-        }
-    }
-    let mut range_ms = Vec::with_capacity(b.runs);
-    for r in 0..b.runs {
-        let t0 = Instant::now();
-        let ranking =
-            app.province_ranking(&admin, today - chrono::Days::new(29), today).await.map_err(|e| e.message)?;
-        range_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
-        if r == 0 {
-            eprintln!(
-                "  ranking: {} agencies, best {:.1} %",
-                ranking.agencies.len(),
-                ranking.agencies[0].compliance * 100.0
-            );
-        }
-    }
-    day_ms.sort_by(f64::total_cmp);
-    range_ms.sort_by(f64::total_cmp);
-    Ok(StatsReport {
-        agency_day_ms: percentile(&day_ms, 0.95),
-        province_range_ms: percentile(&range_ms, 0.95),
-        visits: recorded,
-        days,
-        agency_day_p50_ms: percentile(&day_ms, 0.5),
-        province_range_p50_ms: percentile(&range_ms, 0.5),
-        load_s,
-    })
+    Ok((admin, agencies[0].0, recorded))
 }

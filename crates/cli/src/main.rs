@@ -115,6 +115,10 @@ enum BenchCommand {
         /// Timed runs of each query.
         #[arg(long, default_value_t = 50)]
         runs: usize,
+        /// Time a database loaded by an earlier run (same --visits and --agencies) instead of
+        /// loading one.
+        #[arg(long)]
+        reuse: bool,
     },
 }
 
@@ -406,9 +410,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Err(format!("the audit log was tampered with at entry {}", report.broken_at.unwrap_or_default()))
             }
         }
-        Command::Bench { command: BenchCommand::Stats { visits, agencies, runs } } => {
+        Command::Bench { command: BenchCommand::Stats { visits, agencies, runs, reuse } } => {
             let store = open_store(&cfg.database).await?;
-            let report = bench_stats::stats(bench_stats::StatsBench { visits, agencies, runs }, store).await?;
+            let report = bench_stats::stats(bench_stats::StatsBench { visits, agencies, runs, reuse }, store).await?;
             eprintln!(
                 "agency day p95 {:.1} ms, province 30-day ranking p95 {:.1} ms; {} visits over {} days, loaded in {:.0} s",
                 report.agency_day_ms, report.province_range_ms, report.visits, report.days, report.load_s
