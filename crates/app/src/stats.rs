@@ -167,6 +167,21 @@ pub struct TrendDay {
     pub visitors: i64,
 }
 
+/// A unit's days over a range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnitTrend {
+    /// The unit.
+    pub unit_id: UnitId,
+    /// Its name.
+    pub name: String,
+    /// Lines on its roster (today's roster).
+    pub roster: i64,
+    /// Per day of the range, in order: staff of the unit who arrived.
+    pub present: Vec<i64>,
+    /// Per day: `present / roster`.
+    pub compliance: Vec<f64>,
+}
+
 /// The most days a range may cover (the retention period is shorter still).
 pub const MAX_RANGE_DAYS: i64 = 366;
 
@@ -440,6 +455,42 @@ impl App {
                 }
             })
             .collect())
+    }
+
+    /// Each of an agency's units over `from..=to`: its staff who arrived each day, and the share
+    /// of its roster they are (its admins and the province's). A unit's day here is the unit's
+    /// line in the agency's day.
+    pub async fn unit_trend(
+        &self,
+        actor: &Actor,
+        agency: AgencyId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<UnitTrend>, AppError> {
+        actor.require_agency_admin(agency)?;
+        self.check_range(from, to)?;
+        let (first, last) = (vaora_domain::time::date_day(from), vaora_domain::time::date_day(to));
+        let names: HashMap<UnitId, String> =
+            self.store.units_of(agency).await?.into_iter().map(|u| (u.id, u.name)).collect();
+        let mut trends: Vec<UnitTrend> = self
+            .store
+            .unit_days(agency, first, last)
+            .await?
+            .into_iter()
+            .map(|u| {
+                let counted: HashMap<i32, i64> = u.present.into_iter().collect();
+                let present: Vec<i64> = (first..=last).map(|d| counted.get(&d).copied().unwrap_or(0)).collect();
+                UnitTrend {
+                    unit_id: u.unit_id,
+                    name: names.get(&u.unit_id).cloned().unwrap_or_default(),
+                    roster: u.roster,
+                    compliance: present.iter().map(|p| share(*p, u.roster)).collect(),
+                    present,
+                }
+            })
+            .collect();
+        trends.sort_by(|a, b| a.name.cmp(&b.name).then(a.unit_id.0.cmp(&b.unit_id.0)));
+        Ok(trends)
     }
 
     /// Active checkpoints with no scan today (Vietnam time): an unused checkpoint is a risk

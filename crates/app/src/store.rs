@@ -678,6 +678,17 @@ pub struct RosterDay {
     pub arrivals: i64,
 }
 
+/// A unit's roster lines and, per day, those whose person arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitDays {
+    /// The unit.
+    pub unit_id: UnitId,
+    /// Lines on its roster now.
+    pub roster: i64,
+    /// `(day, present)`, by day; days with no one are absent.
+    pub present: Vec<(i32, i64)>,
+}
+
 /// An agency's counts over a range of days.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgencyTotals {
@@ -737,6 +748,9 @@ pub trait StatsStore: Send + Sync {
     /// (if they have an account and came), and how many people arrived that day, visitors
     /// included.
     async fn roster_day(&self, agency: AgencyId, day: i32) -> StoreResult<RosterDay>;
+    /// Each of the agency's units with its roster lines now, and per day of `from..=to` the lines
+    /// whose person arrived (days with none are absent), by unit id.
+    async fn unit_days(&self, agency: AgencyId, from: i32, to: i32) -> StoreResult<Vec<UnitDays>>;
     /// Every agency's counts over the days `from..=to`, from the kept day counts.
     async fn agency_totals(&self, from: i32, to: i32) -> StoreResult<Vec<AgencyTotals>>;
     /// One agency's day counts over `from..=to` (days with no arrival are absent).

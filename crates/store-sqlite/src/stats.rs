@@ -95,6 +95,41 @@ impl StatsStore for SqliteStore {
         Ok(RosterDay { lines, arrivals })
     }
 
+    async fn unit_days(&self, agency: AgencyId, from: i32, to: i32) -> StoreResult<Vec<UnitDays>> {
+        let rosters: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT u.id, COUNT(r.id) FROM units u LEFT JOIN roster_entries r ON r.unit_id = u.id
+             WHERE u.agency_id = ? GROUP BY u.id ORDER BY u.id",
+        )
+        .bind(agency.0)
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?;
+        let present: Vec<(i64, i32, i64)> = sqlx::query_as(
+            "SELECT r.unit_id, a.day, COUNT(*)
+             FROM units u JOIN roster_entries r ON r.unit_id = u.id
+             JOIN arrivals a ON a.agency_id = u.agency_id AND a.user_id = r.user_id AND a.day >= ? AND a.day <= ?
+             WHERE u.agency_id = ? GROUP BY r.unit_id, a.day ORDER BY r.unit_id, a.day",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(agency.0)
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?;
+        let mut by_unit: std::collections::HashMap<i64, Vec<(i32, i64)>> = std::collections::HashMap::new();
+        for (unit, day, n) in present {
+            by_unit.entry(unit).or_default().push((day, n));
+        }
+        Ok(rosters
+            .into_iter()
+            .map(|(unit, roster)| UnitDays {
+                unit_id: UnitId(unit),
+                roster,
+                present: by_unit.remove(&unit).unwrap_or_default(),
+            })
+            .collect())
+    }
+
     async fn agency_totals(&self, from: i32, to: i32) -> StoreResult<Vec<AgencyTotals>> {
         let rows: Vec<(i64, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT g.id, g.name, COALESCE(r.people, 0), COALESCE(SUM(d.staff), 0), COALESCE(SUM(d.visitors), 0),

@@ -1623,6 +1623,18 @@ mod cases {
         assert_eq!(next.arrivals, 1);
         assert_eq!(next.lines.iter().filter(|l| l.arrival.is_some()).count(), 2, "An's two lines");
         assert_eq!(s.roster_day(other, day).await.unwrap(), RosterDay { lines: Vec::new(), arrivals: 1 });
+
+        // Per unit and day: the lines whose person came (An on both days, in both units).
+        let units = s.unit_days(a, day - 1, day + 1).await.unwrap();
+        assert_eq!(
+            units,
+            [
+                UnitDays { unit_id: office, roster: 2, present: vec![(day, 1), (day + 1, 1)] },
+                UnitDays { unit_id: desk_unit, roster: 2, present: vec![(day, 1), (day + 1, 1)] },
+            ]
+        );
+        assert_eq!(s.unit_days(a, day + 2, day + 5).await.unwrap()[1].present, []);
+        assert_eq!(s.unit_days(other, day, day).await.unwrap(), []);
     }
 
     pub async fn a_resubmitted_scan_gets_its_first_answer_and_changes_nothing(db: TestDb) {

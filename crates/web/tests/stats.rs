@@ -179,6 +179,26 @@ async fn an_agency_day_counts_exactly_what_happened(t: TestApp) {
     assert_eq!(missing(unit(&empty, "Văn phòng")), ["An", "Bình", "Em"]);
     assert_eq!(hours(&empty, s.gate), vec![0; 24]);
 
+    // Each unit's trend over the three days equals its line in each day.
+    let trend =
+        t.get(&format!("/api/v1/agencies/{agency}/stats/units?from=2026-11-26&to=2026-11-28"), Some(office)).await;
+    assert_eq!(trend.status, StatusCode::OK, "{}", trend.text);
+    let before = t.get(&format!("/api/v1/agencies/{agency}/stats/day?date=2026-11-27"), Some(office)).await.body;
+    let trend = trend.body.as_array().unwrap().clone();
+    assert_eq!(trend.iter().map(|u| u["name"].as_str().unwrap()).collect::<Vec<_>>(), ["Kế toán", "Văn phòng"]);
+    for u in &trend {
+        let name = u["name"].as_str().unwrap();
+        assert_eq!(u["dates"], json!(["2026-11-26", "2026-11-27", "2026-11-28"]));
+        for (i, d) in [&empty, &before, &next].into_iter().enumerate() {
+            assert_eq!(u["present"][i], unit(d, name)["present"], "{name}, day {i}");
+            assert_eq!(u["roster"], unit(d, name)["roster"], "{name}");
+            assert_eq!(u["compliance"][i], unit(d, name)["compliance"], "{name}, day {i}");
+        }
+    }
+    assert!(trend.iter().any(|u| u["present"][1].as_i64().unwrap() > 0), "someone came on the 27th");
+    let r = t.get(&format!("/api/v1/agencies/{agency}/stats/units"), Some(&an)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
     // Only the agency's admins and the province see it, and every view is audited.
     let r = t.get(&format!("/api/v1/agencies/{agency}/stats/day"), Some(&an)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -198,7 +218,7 @@ async fn an_agency_day_counts_exactly_what_happened(t: TestApp) {
         .await;
     assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_work_start"));
     let audit = t.get("/api/v1/audit?action=agency_day_viewed", Some(&s.admin)).await;
-    assert_eq!(audit.body.as_array().unwrap().len(), 4, "{}", audit.text);
+    assert_eq!(audit.body.as_array().unwrap().len(), 5, "{}", audit.text);
 }
 
 async fn the_statistics_screen_shows_the_day_without_javascript(t: TestApp) {

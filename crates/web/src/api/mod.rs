@@ -74,7 +74,7 @@ impl Modify for Security {
         dependants::add, dependants::list, dependants::get_one, dependants::declare, dependants::declarations,
         dependants::card, stats::agency_day, stats::work_start, stats::set_work_start,
         stats::agency_day_xlsx, stats::agency_day_csv, stats::agency_day_pdf, stats::province, stats::idle_checkpoints,
-        stats::province_hours, stats::agency_range, stats::province_xlsx, stats::province_csv,
+        stats::province_hours, stats::agency_range, stats::unit_range, stats::province_xlsx, stats::province_csv,
     ),
     components(schemas(crate::error::ErrorBody, Created)),
     tags(
@@ -157,6 +157,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/agencies/{id}/stats/day.csv", get(stats::agency_day_csv))
         .route("/agencies/{id}/stats/day.pdf", get(stats::agency_day_pdf))
         .route("/agencies/{id}/stats/range", get(stats::agency_range))
+        .route("/agencies/{id}/stats/units", get(stats::unit_range))
         .route("/stats/province", get(stats::province))
         .route("/stats/province.xlsx", get(stats::province_xlsx))
         .route("/stats/province.csv", get(stats::province_csv))

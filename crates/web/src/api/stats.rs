@@ -778,6 +778,52 @@ pub async fn agency_range(
     ))
 }
 
+/// One unit's trend.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitTrendView {
+    /// The unit.
+    pub unit_id: i64,
+    /// Its name.
+    pub name: String,
+    /// Lines on its roster (today's roster).
+    pub roster: i64,
+    /// The days of the range, in order (`YYYY-MM-DD`).
+    pub dates: Vec<String>,
+    /// Per day: its staff who arrived.
+    pub present: Vec<i64>,
+    /// Per day: `present / roster`.
+    pub compliance: Vec<f64>,
+}
+
+/// Each of an agency's units over a range of days (its admins and the province's): how many of
+/// its staff arrived each day, and the share of its roster they are.
+#[utoipa::path(get, path = "/api/v1/agencies/{id}/stats/units", tag = "statistics",
+    params(("id" = i64, Path, description = "Agency id"), RangeQuery),
+    responses((status = 200, body = Vec<UnitTrendView>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn unit_range(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> ApiResult<Json<Vec<UnitTrendView>>> {
+    let (from, to) = q.dates(&s.app)?;
+    let units = s.app.unit_trend(&a, AgencyId(id), from, to).await?;
+    let dates: Vec<String> = from.iter_days().take_while(|d| *d <= to).map(|d| d.to_string()).collect();
+    Ok(Json(
+        units
+            .into_iter()
+            .map(|u| UnitTrendView {
+                unit_id: u.unit_id.0,
+                name: u.name,
+                roster: u.roster,
+                dates: dates.clone(),
+                present: u.present,
+                compliance: u.compliance,
+            })
+            .collect(),
+    ))
+}
+
 /// The province's tables (ranking, idle checkpoints, scans per hour on the last day), headings in
 /// `t`'s language.
 async fn province_tables(

@@ -44,6 +44,11 @@ struct StatsPage {
     trend_chart: String,
     /// And as a table: day, present, roster, share, late, visitors.
     trend: Vec<(String, i64, i64, String, i64, i64)>,
+    /// Each unit's last 30 days' compliance, as a chart.
+    unit_chart: String,
+    /// The units' names, and per day (as in `trend`) each unit's present and share.
+    unit_names: Vec<String>,
+    unit_rows: Vec<(String, Vec<String>)>,
     error: FormError,
 }
 
@@ -138,7 +143,31 @@ async fn render(
         vec![(ctx.t.s("stats.present"), trend.iter().map(|d| d.compliance).collect())],
         true,
     );
+    let units = match s.app.unit_trend(actor, AgencyId(id), trend_from.max(oldest(s, today)), date).await {
+        Ok(u) => u,
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let unit_chart = chart_json(
+        &ctx.t.s("stats.date"),
+        &trend_labels,
+        units.iter().map(|u| (u.name.clone(), u.compliance.clone())).collect(),
+        true,
+    );
+    let unit_rows = trend_labels
+        .iter()
+        .enumerate()
+        .map(|(i, day)| {
+            let cells = units
+                .iter()
+                .map(|u| format!("{} / {} ({})", u.present[i], u.roster, percent(u.compliance[i])))
+                .collect();
+            (day.clone(), cells)
+        })
+        .collect();
     StatsPage {
+        unit_chart,
+        unit_names: units.iter().map(|u| u.name.clone()).collect(),
+        unit_rows,
         agency_id: id,
         agency_name: agency.agency.name,
         percent: percent(day.compliance),
