@@ -46,6 +46,15 @@ test("the office sees its day with a chart of scans per hour on a phone", async 
   // The charts are drawn, on canvases that fit the card.
   await page.waitForSelector("#hours-chart[data-drawn='1'] canvas");
   await page.waitForSelector("#trend-chart[data-drawn='1'] canvas");
+  await page.waitForSelector("#unit-trend-chart[data-drawn='1'] canvas");
+  const units = await page.$eval("#unit-trend-data", (e) => JSON.parse(e.textContent).series.length);
+  assert.ok(units > 0, "one line per unit");
+  // The daily report prints: a PDF, named after the agency and the day.
+  const report = new URL(await page.getAttribute("#downloads a[href*='day.pdf']", "href"), page.url());
+  const pdf = await page.request.get(report.toString());
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()["content-type"], "application/pdf");
+  assert.ok((await pdf.body()).subarray(0, 5).toString() === "%PDF-", "a PDF");
   const box = await page.locator("#hours-chart canvas").boundingBox();
   assert.ok(box.width > 200 && box.width <= 360, `chart width ${box.width}`);
   assert.deepEqual(await layoutProblems(page), [], "the statistics fit the phone");
