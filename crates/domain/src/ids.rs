@@ -26,6 +26,11 @@ id_type!(
     AgencyId
 );
 id_type!(
+    /// A space: checkpoints of one agency that tracing counts as one place (the gate and the
+    /// reception of one building).
+    SpaceId
+);
+id_type!(
     /// A unit (division) inside an agency.
     UnitId
 );

@@ -16,6 +16,7 @@ pub mod phone;
 pub mod role;
 pub mod status;
 pub mod time;
+pub mod tracing;
 
 pub use ids::*;
 pub use time::Timestamp;

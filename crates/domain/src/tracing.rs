@@ -1,0 +1,612 @@
+//! Contact tracing from visits: who was with a case (F1), who was with an F1 after that F1 was
+//! exposed (F2), and so on to a chosen depth (at most F3).
+//!
+//! The rules, all times in Unix milliseconds and every interval closed (`[from, to]`, so that
+//! stays that only touch meet, and a zero-length stay at one instant counts):
+//!
+//! - **Place.** Checkpoints an agency grouped into a *space* (a gate and the reception of one
+//!   building) are one place; any other checkpoint is a place of its own.
+//! - **F1.** The case's stays are clipped to the infectious window and widened by the buffer on
+//!   both sides. Anyone else with a stay at the same place that overlaps a widened stay by at least
+//!   the minimum overlap is an F1. Their exposure begins where their earliest such overlap begins.
+//! - **F*n*.** The same, from each F(*n*−1)'s stays clipped to the time from their exposure to the
+//!   end of the window. A person keeps the lowest degree they are found at; the case is never a
+//!   contact of anyone.
+//!
+//! [`Tracer`] holds no I/O: it says which visits it needs ([`Need`]), the caller fetches them from
+//! wherever visits are kept and hands them back. Spans it asks for at one place are merged first,
+//! so that a whole workplace of F1s costs a few index scans, not one per stay.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::ids::{CheckpointId, SpaceId, UserId};
+
+/// Minutes on either side of a case's stay that still count as being together, by default.
+pub const DEFAULT_BUFFER_MS: i64 = 15 * 60_000;
+/// The deepest tracing goes: F3.
+pub const MAX_DEPTH: u8 = 3;
+/// The widest buffer and minimum overlap accepted: a day.
+const MAX_SETTING_MS: i64 = 24 * 3_600_000;
+
+/// A stay at a checkpoint: a visit as tracing reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Visit {
+    /// The visit's id.
+    pub id: i64,
+    /// Whose.
+    pub user: UserId,
+    /// Where.
+    pub checkpoint: CheckpointId,
+    /// From.
+    pub start: i64,
+    /// Until (a visit still open: its planned end).
+    pub end: i64,
+}
+
+/// Why tracing settings were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceError {
+    /// Depth outside 1 to 3.
+    #[error("tracing goes 1 to 3 degrees deep")]
+    Depth,
+    /// Buffer outside 0 to 24 hours.
+    #[error("the buffer is between 0 and 24 hours")]
+    Buffer,
+    /// Minimum overlap outside 0 to 24 hours.
+    #[error("the minimum overlap is between 0 and 24 hours")]
+    MinOverlap,
+    /// A window that ends before it starts.
+    #[error("the infectious window ends before it starts")]
+    Window,
+}
+
+/// How contacts are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceParams {
+    buffer_ms: i64,
+    min_overlap_ms: i64,
+    depth: u8,
+}
+
+impl TraceParams {
+    /// Checked settings: a buffer and a minimum overlap of 0 to 24 hours, a depth of 1 to 3.
+    pub fn new(buffer_ms: i64, min_overlap_ms: i64, depth: u8) -> Result<Self, TraceError> {
+        if !(0..=MAX_SETTING_MS).contains(&buffer_ms) {
+            return Err(TraceError::Buffer);
+        }
+        if !(0..=MAX_SETTING_MS).contains(&min_overlap_ms) {
+            return Err(TraceError::MinOverlap);
+        }
+        if !(1..=MAX_DEPTH).contains(&depth) {
+            return Err(TraceError::Depth);
+        }
+        Ok(Self { buffer_ms, min_overlap_ms, depth })
+    }
+
+    /// The buffer.
+    pub fn buffer_ms(&self) -> i64 {
+        self.buffer_ms
+    }
+
+    /// The minimum overlap.
+    pub fn min_overlap_ms(&self) -> i64 {
+        self.min_overlap_ms
+    }
+
+    /// The depth.
+    pub fn depth(&self) -> u8 {
+        self.depth
+    }
+}
+
+impl Default for TraceParams {
+    /// A 15-minute buffer, no minimum overlap, F1 and F2.
+    fn default() -> Self {
+        Self { buffer_ms: DEFAULT_BUFFER_MS, min_overlap_ms: 0, depth: 2 }
+    }
+}
+
+/// Where people count as together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Place {
+    /// A checkpoint in no space.
+    Checkpoint(CheckpointId),
+    /// A space and every checkpoint in it.
+    Space(SpaceId),
+}
+
+/// Which checkpoints are grouped into spaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Places {
+    space_of: HashMap<CheckpointId, SpaceId>,
+    members: HashMap<SpaceId, Vec<CheckpointId>>,
+}
+
+impl Places {
+    /// From `(space, checkpoint)` pairs; a checkpoint is in one space at most (a later pair for
+    /// the same checkpoint is ignored).
+    pub fn new(pairs: impl IntoIterator<Item = (SpaceId, CheckpointId)>) -> Self {
+        let mut p = Self::default();
+        for (space, checkpoint) in pairs {
+            if p.space_of.contains_key(&checkpoint) {
+                continue;
+            }
+            p.space_of.insert(checkpoint, space);
+            p.members.entry(space).or_default().push(checkpoint);
+        }
+        for list in p.members.values_mut() {
+            list.sort_unstable();
+        }
+        p
+    }
+
+    /// The place a checkpoint belongs to.
+    pub fn place(&self, checkpoint: CheckpointId) -> Place {
+        self.space_of.get(&checkpoint).map_or(Place::Checkpoint(checkpoint), |s| Place::Space(*s))
+    }
+
+    /// The checkpoints of a place.
+    pub fn checkpoints(&self, place: Place) -> Vec<CheckpointId> {
+        match place {
+            Place::Checkpoint(c) => vec![c],
+            Place::Space(s) => self.members.get(&s).cloned().unwrap_or_default(),
+        }
+    }
+}
+
+/// One time a contact was with the person they were found through.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Exposure {
+    /// When their time together began (the overlap with the widened stay).
+    pub from: i64,
+    /// When it ended.
+    pub to: i64,
+    /// Who they were with: the case, or a contact one degree nearer.
+    pub via: UserId,
+    /// That person's visit.
+    pub via_visit: i64,
+    /// The contact's visit.
+    pub visit: i64,
+    /// The contact's checkpoint.
+    pub checkpoint: CheckpointId,
+    /// The place they shared.
+    pub place: Place,
+}
+
+impl Exposure {
+    /// How long they were together.
+    pub fn overlap_ms(&self) -> i64 {
+        self.to - self.from
+    }
+}
+
+/// A person found by tracing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// Who.
+    pub user: UserId,
+    /// 1 for F1, 2 for F2, 3 for F3.
+    pub degree: u8,
+    /// When their earliest exposure began.
+    pub exposed_from: i64,
+    /// Every exposure at that degree, earliest first.
+    pub exposures: Vec<Exposure>,
+}
+
+/// A person's visits the tracer needs: those overlapping `[from, to]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonSpan {
+    /// Whose.
+    pub user: UserId,
+    /// From.
+    pub from: i64,
+    /// To.
+    pub to: i64,
+}
+
+/// Visits at a place the tracer needs: those at any of `checkpoints` overlapping `[from, to]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceSpan {
+    /// The place's checkpoints.
+    pub checkpoints: Vec<CheckpointId>,
+    /// From.
+    pub from: i64,
+    /// To.
+    pub to: i64,
+}
+
+/// What the tracer needs next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need {
+    /// These people's visits (give them to [`Tracer::give_visits_of`]).
+    VisitsOf(Vec<PersonSpan>),
+    /// The visits at these places (give them to [`Tracer::give_visits_at`]).
+    VisitsAt(Vec<PlaceSpan>),
+    /// Nothing: the contacts are known.
+    Done,
+}
+
+/// A stay of a person traced from, clipped and widened.
+#[derive(Debug, Clone, Copy)]
+struct Source {
+    from: i64,
+    to: i64,
+    via: UserId,
+    via_visit: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Sources,
+    Places,
+    Done,
+}
+
+/// Traces one case; see the module's rules.
+#[derive(Debug, Clone)]
+pub struct Tracer {
+    params: TraceParams,
+    places: Places,
+    window_end: i64,
+    degree: u8,
+    stage: Stage,
+    /// The people traced from at this degree, with when their exposure began.
+    frontier: Vec<(UserId, i64)>,
+    /// Everyone found so far, the case at degree 0.
+    known: HashMap<UserId, u8>,
+    /// This degree's stays to trace from, by place, sorted by start.
+    sources: BTreeMap<Place, Vec<Source>>,
+    /// The longest widened stay among them (bounds the search for stays that reach a visit).
+    longest: i64,
+    contacts: Vec<Contact>,
+}
+
+impl Tracer {
+    /// Starts tracing `case` over the infectious window `[from, to]`.
+    pub fn new(case: UserId, from: i64, to: i64, params: TraceParams, places: Places) -> Result<Self, TraceError> {
+        if to < from {
+            return Err(TraceError::Window);
+        }
+        Ok(Self {
+            params,
+            places,
+            window_end: to,
+            degree: 1,
+            stage: Stage::Sources,
+            frontier: vec![(case, from)],
+            known: HashMap::from([(case, 0)]),
+            sources: BTreeMap::new(),
+            longest: 0,
+            contacts: Vec::new(),
+        })
+    }
+
+    /// What to fetch next.
+    pub fn need(&self) -> Need {
+        match self.stage {
+            Stage::Sources => Need::VisitsOf(
+                self.frontier
+                    .iter()
+                    .map(|(user, from)| PersonSpan { user: *user, from: *from, to: self.window_end })
+                    .collect(),
+            ),
+            Stage::Places => Need::VisitsAt(self.place_spans()),
+            Stage::Done => Need::Done,
+        }
+    }
+
+    /// The spans to search at each place: this degree's widened stays there, merged where they
+    /// overlap or touch.
+    fn place_spans(&self) -> Vec<PlaceSpan> {
+        let mut spans = Vec::new();
+        for (place, sources) in &self.sources {
+            let checkpoints = self.places.checkpoints(*place);
+            let mut current: Option<(i64, i64)> = None;
+            for s in sources {
+                current = match current {
+                    Some((from, to)) if s.from <= to => Some((from, to.max(s.to))),
+                    Some((from, to)) => {
+                        spans.push(PlaceSpan { checkpoints: checkpoints.clone(), from, to });
+                        Some((s.from, s.to))
+                    }
+                    None => Some((s.from, s.to)),
+                };
+            }
+            if let Some((from, to)) = current {
+                spans.push(PlaceSpan { checkpoints, from, to });
+            }
+        }
+        spans
+    }
+
+    /// The visits asked for by [`Need::VisitsOf`] (others are ignored).
+    pub fn give_visits_of(&mut self, visits: &[Visit]) {
+        if self.stage != Stage::Sources {
+            return;
+        }
+        let exposed: HashMap<UserId, i64> = self.frontier.iter().copied().collect();
+        let mut seen = HashSet::new();
+        self.sources.clear();
+        self.longest = 0;
+        for v in visits {
+            let Some(since) = exposed.get(&v.user) else { continue };
+            if !seen.insert(v.id) {
+                continue;
+            }
+            let (from, to) = (v.start.max(*since), v.end.min(self.window_end));
+            if from > to {
+                continue;
+            }
+            let source = Source {
+                from: from.saturating_sub(self.params.buffer_ms),
+                to: to.saturating_add(self.params.buffer_ms),
+                via: v.user,
+                via_visit: v.id,
+            };
+            self.longest = self.longest.max(source.to - source.from);
+            self.sources.entry(self.places.place(v.checkpoint)).or_default().push(source);
+        }
+        for list in self.sources.values_mut() {
+            list.sort_by_key(|s| (s.from, s.to, s.via_visit));
+        }
+        self.stage = if self.sources.is_empty() { Stage::Done } else { Stage::Places };
+    }
+
+    /// The visits asked for by [`Need::VisitsAt`]; the same visit given twice counts once.
+    pub fn give_visits_at(&mut self, visits: &[Visit]) {
+        if self.stage != Stage::Places {
+            return;
+        }
+        let mut seen = HashSet::new();
+        let mut found: BTreeMap<UserId, Vec<Exposure>> = BTreeMap::new();
+        for v in visits {
+            if self.known.contains_key(&v.user) || !seen.insert(v.id) {
+                continue;
+            }
+            let place = self.places.place(v.checkpoint);
+            let Some(sources) = self.sources.get(&place) else { continue };
+            // Only stays that start at or before the visit ends, and not so early that even the
+            // longest could not reach it.
+            let first = sources.partition_point(|s| s.from < v.start.saturating_sub(self.longest));
+            let last = sources.partition_point(|s| s.from <= v.end);
+            for s in &sources[first..last.max(first)] {
+                if s.to < v.start || s.via == v.user {
+                    continue;
+                }
+                let (from, to) = (v.start.max(s.from), v.end.min(s.to));
+                if from <= to && to - from >= self.params.min_overlap_ms {
+                    found.entry(v.user).or_default().push(Exposure {
+                        from,
+                        to,
+                        via: s.via,
+                        via_visit: s.via_visit,
+                        visit: v.id,
+                        checkpoint: v.checkpoint,
+                        place,
+                    });
+                }
+            }
+        }
+        self.frontier.clear();
+        for (user, mut exposures) in found {
+            exposures.sort();
+            let exposed_from = exposures[0].from;
+            self.known.insert(user, self.degree);
+            self.frontier.push((user, exposed_from));
+            self.contacts.push(Contact { user, degree: self.degree, exposed_from, exposures });
+        }
+        self.sources.clear();
+        self.degree += 1;
+        self.stage =
+            if self.frontier.is_empty() || self.degree > self.params.depth { Stage::Done } else { Stage::Sources };
+    }
+
+    /// Whether every contact is found.
+    pub fn is_done(&self) -> bool {
+        self.stage == Stage::Done
+    }
+
+    /// The contacts: by degree, then by when their exposure began.
+    pub fn contacts(mut self) -> Vec<Contact> {
+        self.contacts.sort_by_key(|c| (c.degree, c.exposed_from, c.user));
+        self.contacts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    fn v(id: i64, user: i64, checkpoint: i64, start: i64, end: i64) -> Visit {
+        Visit { id, user: UserId(user), checkpoint: CheckpointId(checkpoint), start: start * MIN, end: end * MIN }
+    }
+
+    /// Runs a tracer against visits held in memory, as a store would answer it.
+    fn trace(visits: &[Visit], case: i64, from: i64, to: i64, params: TraceParams, places: &Places) -> Vec<Contact> {
+        let mut t = Tracer::new(UserId(case), from, to, params, places.clone()).unwrap();
+        let mut rounds = 0;
+        loop {
+            match t.need() {
+                Need::VisitsOf(people) => {
+                    let got: Vec<Visit> = people
+                        .iter()
+                        .flat_map(|p| {
+                            visits.iter().filter(move |v| v.user == p.user && v.start <= p.to && v.end >= p.from)
+                        })
+                        .copied()
+                        .collect();
+                    t.give_visits_of(&got);
+                }
+                Need::VisitsAt(spans) => {
+                    let got: Vec<Visit> = spans
+                        .iter()
+                        .flat_map(|s| {
+                            visits.iter().filter(move |v| {
+                                s.checkpoints.contains(&v.checkpoint) && v.start <= s.to && v.end >= s.from
+                            })
+                        })
+                        .copied()
+                        .collect();
+                    t.give_visits_at(&got);
+                }
+                Need::Done => break,
+            }
+            rounds += 1;
+            assert!(rounds <= 2 * usize::from(MAX_DEPTH), "a tracer ends");
+        }
+        t.contacts()
+    }
+
+    /// The rules applied as literally as they are written: every stay against every stay.
+    fn brute_force(
+        visits: &[Visit],
+        case: i64,
+        window: (i64, i64),
+        params: TraceParams,
+        places: &Places,
+    ) -> BTreeMap<UserId, (u8, i64, BTreeSet<Exposure>)> {
+        let mut known: BTreeMap<UserId, (u8, i64, BTreeSet<Exposure>)> = BTreeMap::new();
+        let mut frontier = vec![(UserId(case), window.0)];
+        let mut seen_people: BTreeSet<UserId> = BTreeSet::from([UserId(case)]);
+        for degree in 1..=params.depth() {
+            let mut found: BTreeMap<UserId, BTreeSet<Exposure>> = BTreeMap::new();
+            for (source, since) in &frontier {
+                for sv in visits.iter().filter(|x| x.user == *source) {
+                    let (a, b) = (sv.start.max(*since), sv.end.min(window.1));
+                    if a > b {
+                        continue;
+                    }
+                    let (wa, wb) = (a - params.buffer_ms(), b + params.buffer_ms());
+                    for other in visits {
+                        if other.user == *source
+                            || seen_people.contains(&other.user)
+                            || places.place(other.checkpoint) != places.place(sv.checkpoint)
+                        {
+                            continue;
+                        }
+                        let (lo, hi) = (other.start.max(wa), other.end.min(wb));
+                        if lo <= hi && hi - lo >= params.min_overlap_ms() {
+                            found.entry(other.user).or_default().insert(Exposure {
+                                from: lo,
+                                to: hi,
+                                via: *source,
+                                via_visit: sv.id,
+                                visit: other.id,
+                                checkpoint: other.checkpoint,
+                                place: places.place(other.checkpoint),
+                            });
+                        }
+                    }
+                }
+            }
+            frontier.clear();
+            for (user, exposures) in found {
+                let first = exposures.iter().map(|e| e.from).min().unwrap();
+                seen_people.insert(user);
+                frontier.push((user, first));
+                known.insert(user, (degree, first, exposures));
+            }
+        }
+        known
+    }
+
+    fn as_map(contacts: Vec<Contact>) -> BTreeMap<UserId, (u8, i64, BTreeSet<Exposure>)> {
+        contacts.into_iter().map(|c| (c.user, (c.degree, c.exposed_from, c.exposures.into_iter().collect()))).collect()
+    }
+
+    #[test]
+    fn a_hand_built_day_finds_f1_and_f2() {
+        // Checkpoints 1 (gate) and 2 (reception) form one space; 3 is a café elsewhere.
+        let places = Places::new([(SpaceId(7), CheckpointId(1)), (SpaceId(7), CheckpointId(2))]);
+        let visits = [
+            v(1, 100, 1, 8 * 60, 9 * 60),            // the case, at the gate 08:00–09:00
+            v(2, 200, 2, 8 * 60 + 30, 10 * 60),      // F1: the reception of the same building
+            v(3, 300, 1, 9 * 60 + 15, 9 * 60 + 20),  // F1: arrives exactly as the buffer ends
+            v(4, 400, 1, 9 * 60 + 16, 9 * 60 + 30),  // no: after the buffer
+            v(5, 200, 3, 12 * 60, 13 * 60),          // the F1 at the café later
+            v(6, 500, 3, 12 * 60 + 59, 14 * 60),     // F2 through 200
+            v(7, 600, 3, 7 * 60, 7 * 60 + 10),       // no: at the café before 200 was exposed
+            v(8, 100, 3, 20 * 60, 21 * 60),          // the case at the café after the window
+            v(9, 700, 3, 20 * 60, 21 * 60),          // no: outside the window
+            v(10, 800, 2, 8 * 60 + 40, 8 * 60 + 40), // F1: a zero-length scan during the stay
+        ];
+        let params = TraceParams::default();
+        let contacts = trace(&visits, 100, 0, 18 * 60 * MIN, params, &places);
+        let got: Vec<(i64, u8)> = contacts.iter().map(|c| (c.user.0, c.degree)).collect();
+        assert_eq!(got, [(200, 1), (800, 1), (300, 1), (400, 2), (500, 2)]);
+        let vias: Vec<UserId> = contacts[3].exposures.iter().map(|e| e.via).collect();
+        assert_eq!(vias, [UserId(200), UserId(300)], "400 met both F1s, each after their exposure");
+        let f2 = &contacts[4];
+        assert_eq!(f2.exposed_from, (12 * 60 + 59) * MIN);
+        assert_eq!((f2.exposures[0].via, f2.exposures[0].place), (UserId(200), Place::Checkpoint(CheckpointId(3))));
+        assert_eq!(contacts[2].exposures[0].overlap_ms(), 0, "touching counts");
+        // With a minimum overlap of 5 minutes the touch and the zero-length scan no longer count:
+        // 300 is then an F2, through 200 at the reception.
+        let strict = TraceParams::new(DEFAULT_BUFFER_MS, 5 * MIN, 2).unwrap();
+        let got: Vec<i64> = trace(&visits, 100, 0, 18 * 60 * MIN, strict, &places).iter().map(|c| c.user.0).collect();
+        assert_eq!(got, [200, 300, 400, 500]);
+        // F1 only.
+        let f1 = TraceParams::new(DEFAULT_BUFFER_MS, 0, 1).unwrap();
+        assert_eq!(trace(&visits, 100, 0, 18 * 60 * MIN, f1, &places).len(), 3);
+        assert_eq!(as_map(contacts), brute_force(&visits, 100, (0, 18 * 60 * MIN), params, &places));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert_eq!(TraceParams::new(0, 0, 0), Err(TraceError::Depth));
+        assert_eq!(TraceParams::new(0, 0, 4), Err(TraceError::Depth));
+        assert_eq!(TraceParams::new(-1, 0, 1), Err(TraceError::Buffer));
+        assert_eq!(TraceParams::new(0, 25 * 60 * MIN, 1), Err(TraceError::MinOverlap));
+        assert!(Tracer::new(UserId(1), 10, 9, TraceParams::default(), Places::default()).is_err());
+        let t = Tracer::new(UserId(1), 10, 10, TraceParams::default(), Places::default()).unwrap();
+        assert_eq!(t.need(), Need::VisitsOf(vec![PersonSpan { user: UserId(1), from: 10, to: 10 }]));
+    }
+
+    fn visits_strategy() -> impl Strategy<Value = Vec<Visit>> {
+        // Few people, places and minutes, so that stays meet, touch and nest often; some are
+        // zero-length, some run past the window (as a visit still open does, to its planned end).
+        proptest::collection::vec((0i64..12, 1i64..7, 0i64..120, prop_oneof![Just(0i64), 0i64..40, 0i64..200]), 0..60)
+            .prop_map(|raw| {
+                raw.into_iter()
+                    .enumerate()
+                    .map(|(i, (user, cp, start, len))| v(i as i64 + 1, user, cp, start, start + len))
+                    .collect()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn the_tracer_agrees_with_brute_force(
+            visits in visits_strategy(),
+            case in 0i64..12,
+            window in (0i64..150, 0i64..150),
+            buffer in prop_oneof![Just(0i64), 0i64..20],
+            min_overlap in prop_oneof![Just(0i64), 0i64..15],
+            depth in 1u8..=3,
+            spaced in proptest::bool::ANY,
+        ) {
+            let (from, to) = (window.0.min(window.1) * MIN, window.0.max(window.1) * MIN);
+            let params = TraceParams::new(buffer * MIN, min_overlap * MIN, depth).unwrap();
+            // Sometimes checkpoints 1 and 2 are one space, and 3 and 4 another.
+            let places = if spaced {
+                Places::new([(SpaceId(1), CheckpointId(1)), (SpaceId(1), CheckpointId(2)), (SpaceId(2), CheckpointId(3)), (SpaceId(2), CheckpointId(4))])
+            } else {
+                Places::default()
+            };
+            let got = trace(&visits, case, from, to, params, &places);
+            for c in &got {
+                prop_assert!(c.user != UserId(case), "the case is no contact");
+                prop_assert!(c.degree >= 1 && c.degree <= depth);
+            }
+            prop_assert_eq!(as_map(got), brute_force(&visits, case, (from, to), params, &places));
+        }
+    }
+}
