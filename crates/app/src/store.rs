@@ -669,6 +669,34 @@ pub struct RosterDayLine {
     pub arrival: Option<DayScan>,
 }
 
+/// A roster line joined with its arrival as both stores read it: entry id, unit, name, position,
+/// account, then the arrival's checkpoint, time and declaration (all `None` without one).
+pub type RosterDayRow = (i64, i64, String, String, Option<i64>, Option<i64>, Option<i64>, Option<bool>);
+
+impl From<RosterDayRow> for RosterDayLine {
+    fn from((id, unit, full_name, position, user, checkpoint, first_at, declared): RosterDayRow) -> Self {
+        let arrival = match (user, checkpoint, first_at, declared) {
+            (Some(u), Some(cp), Some(at), Some(declared)) => Some(DayScan {
+                user_id: UserId(u),
+                checkpoint_id: CheckpointId(cp),
+                scanned_at: Timestamp(at),
+                declared,
+            }),
+            _ => None,
+        };
+        RosterDayLine {
+            line: RosterLine {
+                id: RosterEntryId(id),
+                unit_id: UnitId(unit),
+                full_name,
+                position,
+                user_id: user.map(UserId),
+            },
+            arrival,
+        }
+    }
+}
+
 /// An agency's roster on a day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RosterDay {
@@ -687,6 +715,24 @@ pub struct UnitDays {
     pub roster: i64,
     /// `(day, present)`, by day; days with no one are absent.
     pub present: Vec<(i32, i64)>,
+}
+
+impl UnitDays {
+    /// Each unit's roster size (`(unit, lines)`) with its `(unit, day, present)` counts.
+    pub fn group(rosters: Vec<(i64, i64)>, present: Vec<(i64, i32, i64)>) -> Vec<UnitDays> {
+        let mut by_unit: std::collections::HashMap<i64, Vec<(i32, i64)>> = std::collections::HashMap::new();
+        for (unit, day, n) in present {
+            by_unit.entry(unit).or_default().push((day, n));
+        }
+        rosters
+            .into_iter()
+            .map(|(unit, roster)| UnitDays {
+                unit_id: UnitId(unit),
+                roster,
+                present: by_unit.remove(&unit).unwrap_or_default(),
+            })
+            .collect()
+    }
 }
 
 /// An agency's counts over a range of days.

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use vaora_app::store::*;
-use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, Timestamp, UnitId, UserId};
+use vaora_domain::{AgencyId, CheckpointId, Timestamp, UserId};
 
 use crate::{SqliteStore, append_audit, backend, ms};
 
@@ -50,8 +50,7 @@ impl StatsStore for SqliteStore {
     async fn roster_day(&self, agency: AgencyId, day: i32) -> StoreResult<RosterDay> {
         // One row per line with its arrival joined: the day report of a 5,000-person agency reads
         // 5,000 rows, not the roster and the day's arrivals apart.
-        type Row = (i64, i64, String, String, Option<i64>, Option<i64>, Option<i64>, Option<bool>);
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<RosterDayRow> = sqlx::query_as(
             "SELECT r.id, r.unit_id, r.full_name, r.position, r.user_id, a.checkpoint_id, a.first_at, a.declared
              FROM units u JOIN roster_entries r ON r.unit_id = u.id
              LEFT JOIN arrivals a ON a.agency_id = u.agency_id AND a.day = ? AND a.user_id = r.user_id
@@ -68,30 +67,7 @@ impl StatsStore for SqliteStore {
             .fetch_one(&self.read)
             .await
             .map_err(backend)?;
-        let lines = rows
-            .into_iter()
-            .map(|(id, unit, full_name, position, user, checkpoint, first_at, declared)| {
-                let arrival = match (user, checkpoint, first_at, declared) {
-                    (Some(u), Some(cp), Some(at), Some(declared)) => Some(DayScan {
-                        user_id: UserId(u),
-                        checkpoint_id: CheckpointId(cp),
-                        scanned_at: ms(at),
-                        declared,
-                    }),
-                    _ => None,
-                };
-                RosterDayLine {
-                    line: RosterLine {
-                        id: RosterEntryId(id),
-                        unit_id: UnitId(unit),
-                        full_name,
-                        position,
-                        user_id: user.map(UserId),
-                    },
-                    arrival,
-                }
-            })
-            .collect();
+        let lines = rows.into_iter().map(RosterDayLine::from).collect();
         Ok(RosterDay { lines, arrivals })
     }
 
@@ -116,18 +92,7 @@ impl StatsStore for SqliteStore {
         .fetch_all(&self.read)
         .await
         .map_err(backend)?;
-        let mut by_unit: std::collections::HashMap<i64, Vec<(i32, i64)>> = std::collections::HashMap::new();
-        for (unit, day, n) in present {
-            by_unit.entry(unit).or_default().push((day, n));
-        }
-        Ok(rosters
-            .into_iter()
-            .map(|(unit, roster)| UnitDays {
-                unit_id: UnitId(unit),
-                roster,
-                present: by_unit.remove(&unit).unwrap_or_default(),
-            })
-            .collect())
+        Ok(UnitDays::group(rosters, present))
     }
 
     async fn agency_totals(&self, from: i32, to: i32) -> StoreResult<Vec<AgencyTotals>> {
