@@ -490,11 +490,11 @@ pub(crate) fn day_report(t: &Texts, agency_name: &str, day: &AgencyDay, made_at:
                 heading: t.s("report.units"),
                 columns: vec![
                     Column::text(t.s("export.unit"), 5.0),
-                    Column::number(t.s("export.roster"), 2.2),
+                    Column::number(t.s("report.roster"), 2.0),
                     Column::number(t.s("export.present"), 1.6),
                     Column::number(t.s("export.compliance"), 2.0),
                     Column::number(t.s("export.late"), 1.4),
-                    Column::number(t.s("export.declared"), 2.2),
+                    Column::number(t.s("report.declared"), 2.0),
                 ],
                 rows: day
                     .units
@@ -519,7 +519,7 @@ pub(crate) fn day_report(t: &Texts, agency_name: &str, day: &AgencyDay, made_at:
                     Column::text(t.s("export.name"), 4.5),
                     Column::text(t.s("export.unit"), 3.6),
                     Column::text(t.s("export.position"), 3.0),
-                    Column::text(t.s("export.has_account"), 1.8),
+                    Column::text(t.s("report.account"), 1.8),
                 ],
                 rows: missing,
                 empty: t.s("report.none"),
