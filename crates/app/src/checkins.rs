@@ -739,6 +739,11 @@ impl App {
         Ok(self.judge_claims(&pass.claims, pass.signed(), at, true).await?.map(|(u, n)| (u, n, pass.digest().to_vec())))
     }
 
+    /// Whose pass this is now (an officer scanning it to name a person), or why it names no one.
+    pub(crate) async fn judge_pass_now(&self, code: &str) -> Result<Result<UserId, &'static str>, AppError> {
+        Ok(self.judge_pass(code.trim(), self.now()).await?.map(|(user, _, _)| user))
+    }
+
     /// A family pass's verdict at `at`: its holder's display name and the members it checks in,
     /// or the reason it is refused. Only the holder's own session shows one.
     async fn judge_family(

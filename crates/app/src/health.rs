@@ -192,6 +192,12 @@ impl App {
             }
             None => facts.insert(Fact::DeclarationMissing),
         }
+        let tracing = self.tracing_facts(user).await?;
+        for fact in [Fact::CaseSuspected, Fact::CaseConfirmed, Fact::NoticeF1, Fact::NoticeF2] {
+            if tracing.contains(fact) {
+                facts.insert(fact);
+            }
+        }
         Ok((facts, valid.map(|d| d.valid_until)))
     }
 

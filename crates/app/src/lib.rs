@@ -19,6 +19,7 @@ pub mod orgs;
 pub mod roster_import;
 pub mod stats;
 pub mod store;
+pub mod tracing;
 mod verifier;
 pub mod walk_ins;
 
@@ -43,6 +44,8 @@ pub struct Settings {
     pub retention_days: i64,
     /// How many hours a health declaration stays valid.
     pub declaration_valid_hours: i64,
+    /// How many days after the exposure an exposure notice marks its person's status.
+    pub notice_days: i64,
 }
 
 impl Default for Settings {
@@ -53,6 +56,7 @@ impl Default for Settings {
             public_base_url: "http://127.0.0.1:8080".to_owned(),
             retention_days: 28,
             declaration_valid_hours: 24,
+            notice_days: 14,
         }
     }
 }
@@ -73,6 +77,8 @@ pub(crate) struct Caches {
         cache::TtlCache<vaora_domain::UserId, (Option<health::KnownDeclaration>, vaora_domain::Timestamp)>,
     /// The status rule table in force.
     pub(crate) rules: cache::TtlCache<(), health::StatusRules>,
+    /// Who is under an open case or an active exposure notice, and the facts that follow.
+    pub(crate) tracing: cache::TtlCache<(), tracing::Flags>,
 }
 
 impl Caches {
@@ -85,6 +91,7 @@ impl Caches {
             tags: cache::TtlCache::new(Duration::from_secs(5), 1_000_000),
             declarations: cache::TtlCache::new(Duration::from_secs(60), 1_000_000),
             rules: cache::TtlCache::new(Duration::from_secs(10), 1),
+            tracing: cache::TtlCache::new(Duration::from_secs(10), 1),
         }
     }
 

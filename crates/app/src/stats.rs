@@ -260,12 +260,19 @@ impl App {
         let start_minute = self.store.work_start(agency).await?.unwrap_or(DEFAULT_WORK_START_MINUTE);
         let late_from = Timestamp(late_from(vaora_domain::time::date_day(date), start_minute));
 
-        let units = self.store.units_of(agency).await?;
-        let day = self.store.roster_day(agency, vaora_domain::time::date_day(date)).await?;
-        let mut roster = day.lines;
-        roster.sort_by(|a, b| a.line.full_name.cmp(&b.line.full_name).then(a.line.id.0.cmp(&b.line.id.0)));
-        let checkpoints = self.store.checkpoints_of(agency).await?;
-        let hours = self.store.scans_per_hour(agency, from, to).await?;
+        // The view is audited whether or not the reads then succeed; the audit's durable write
+        // and the reads overlap.
+        let mut audit = self.audit(Some(actor), &actor.meta, "agency_day_viewed", "agency");
+        audit.target_id = Some(agency.to_string());
+        audit.details = json!({ "date": date.to_string() });
+        let (units, day, checkpoints, hours, ()) = tokio::try_join!(
+            self.store.units_of(agency),
+            self.store.roster_day(agency, vaora_domain::time::date_day(date)),
+            self.store.checkpoints_of(agency),
+            self.store.scans_per_hour(agency, from, to),
+            self.store.append_audit(audit),
+        )?;
+        let roster = day.lines;
 
         // A person on several rosters is one person: by account, or by entry when they have none.
         let mut people: HashMap<Person, Vec<usize>> = HashMap::with_capacity(roster.len());
@@ -277,7 +284,12 @@ impl App {
             people.entry(key).or_default().push(i);
         }
         let mut arrivals: Vec<Arrival> = Vec::new();
-        for entries in people.values() {
+        for entries in people.values_mut() {
+            // A person's lines in name order, as the report lists them.
+            entries.sort_by(|a, b| {
+                let (a, b) = (&roster[*a].line, &roster[*b].line);
+                a.full_name.cmp(&b.full_name).then(a.id.0.cmp(&b.id.0))
+            });
             let e = &roster[entries[0]];
             let Some(scan) = &e.arrival else { continue };
             arrivals.push(Arrival {
@@ -292,11 +304,26 @@ impl App {
         }
         arrivals.sort_by_key(|a| (a.first_scan_at, a.entry_id.0));
 
+        let mut by_unit: HashMap<UnitId, Vec<&RosterDayLine>> = HashMap::with_capacity(units.len());
+        for e in &roster {
+            by_unit.entry(e.line.unit_id).or_default().push(e);
+        }
         let unit_days = units
             .iter()
             .map(|u| {
-                let mine: Vec<&RosterDayLine> = roster.iter().filter(|e| e.line.unit_id == u.id).collect();
+                let mine = by_unit.get(&u.id).map(Vec::as_slice).unwrap_or_default();
                 let present: Vec<&DayScan> = mine.iter().filter_map(|e| e.arrival.as_ref()).collect();
+                let mut missing: Vec<Absence> = mine
+                    .iter()
+                    .filter(|e| e.arrival.is_none())
+                    .map(|e| Absence {
+                        entry_id: e.line.id,
+                        full_name: e.line.full_name.clone(),
+                        position: e.line.position.clone(),
+                        has_account: e.line.user_id.is_some(),
+                    })
+                    .collect();
+                missing.sort_by(|a, b| a.full_name.cmp(&b.full_name).then(a.entry_id.0.cmp(&b.entry_id.0)));
                 UnitDay {
                     unit_id: u.id,
                     name: u.name.clone(),
@@ -305,16 +332,7 @@ impl App {
                     compliance: rate(present.len(), mine.len()),
                     late: present.iter().filter(|s| s.scanned_at >= late_from).count(),
                     declared: present.iter().filter(|s| s.declared).count(),
-                    missing: mine
-                        .iter()
-                        .filter(|e| e.arrival.is_none())
-                        .map(|e| Absence {
-                            entry_id: e.line.id,
-                            full_name: e.line.full_name.clone(),
-                            position: e.line.position.clone(),
-                            has_account: e.line.user_id.is_some(),
-                        })
-                        .collect(),
+                    missing,
                 }
             })
             .collect();
@@ -353,10 +371,6 @@ impl App {
                 .collect(),
             arrivals,
         };
-        let mut audit = self.audit(Some(actor), &actor.meta, "agency_day_viewed", "agency");
-        audit.target_id = Some(agency.to_string());
-        audit.details = json!({ "date": date.to_string() });
-        self.store.append_audit(audit).await?;
         Ok(result)
     }
 

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 use vaora_domain::org::CheckpointMode;
 use vaora_domain::role::Grant;
-use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, UnitId, UserId};
+use vaora_domain::tracing::{CaseBasis, CaseStatus, PersonSpan, PlaceSpan, TraceParams, Visit};
+use vaora_domain::{AgencyId, CaseId, CheckpointId, RosterEntryId, SessionId, SpaceId, Timestamp, UnitId, UserId};
 
 /// A failure inside a store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +58,20 @@ pub struct AuditRecord {
     pub subject: Option<UserId>,
     /// Further details (never secrets, never personal identifiers in clear).
     pub details: serde_json::Value,
+}
+
+impl AuditRecord {
+    /// The record with one more detail: a value only the store learns, such as how many rows a
+    /// write touched.
+    pub fn with_detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        match self.details.as_object_mut() {
+            Some(map) => {
+                map.insert(key.to_owned(), value.into());
+            }
+            None => self.details = serde_json::json!({ key: value.into() }),
+        }
+        self
+    }
 }
 
 /// An entry of the audit log as stored, with its place in the hash chain.
@@ -654,7 +669,8 @@ pub struct RosterLine {
     pub unit_id: UnitId,
     /// Name.
     pub full_name: String,
-    /// Position.
+    /// Position (empty in a [`RosterDayLine`] with an arrival: only the missing are listed with
+    /// theirs).
     pub position: String,
     /// The account, once the person has one.
     pub user_id: Option<UserId>,
@@ -823,6 +839,7 @@ pub trait Store:
     + HealthStore
     + DependantStore
     + StatsStore
+    + TracingStore
     + std::fmt::Debug
     + Send
     + Sync
@@ -1024,4 +1041,374 @@ pub trait CheckinStore: Send + Sync {
         from: Timestamp,
         to: Timestamp,
     ) -> StoreResult<Vec<VisitRecord>>;
+}
+
+/// A space: checkpoints of one agency that tracing counts as one place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpaceRecord {
+    /// Id.
+    pub id: SpaceId,
+    /// The agency.
+    pub agency_id: AgencyId,
+    /// Name ("Toà nhà A").
+    pub name: String,
+    /// Its checkpoints, by id.
+    pub checkpoints: Vec<CheckpointId>,
+}
+
+/// A new case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCase {
+    /// The person (F0).
+    pub user_id: UserId,
+    /// Suspected or confirmed.
+    pub status: CaseStatus,
+    /// What the window counts from.
+    pub basis: CaseBasis,
+    /// That day (Vietnam time, days since 1970-01-01).
+    pub basis_day: i32,
+    /// The infectious window.
+    pub window_from: Timestamp,
+    /// Its end.
+    pub window_to: Timestamp,
+    /// How contacts are found.
+    pub params: TraceParams,
+    /// The health official.
+    pub opened_by: UserId,
+    /// When.
+    pub opened_at: Timestamp,
+}
+
+/// A case as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    /// Id.
+    pub id: CaseId,
+    /// The person (F0).
+    pub user_id: UserId,
+    /// Where it stands.
+    pub status: CaseStatus,
+    /// What the window counts from.
+    pub basis: CaseBasis,
+    /// That day (Vietnam time, days since 1970-01-01).
+    pub basis_day: i32,
+    /// The infectious window.
+    pub window_from: Timestamp,
+    /// Its end.
+    pub window_to: Timestamp,
+    /// How contacts are found.
+    pub params: TraceParams,
+    /// The health official who opened it.
+    pub opened_by: Option<UserId>,
+    /// When.
+    pub opened_at: Timestamp,
+    /// When it was confirmed, if it was.
+    pub confirmed_at: Option<Timestamp>,
+    /// When it was closed.
+    pub closed_at: Option<Timestamp>,
+}
+
+/// A case as both stores read it: id, person, status, basis, basis day, window from and to,
+/// buffer, minimum overlap, depth, opened by, opened at, confirmed at, closed at.
+pub type CaseRow = (i64, i64, String, String, i64, i64, i64, i64, i64, i64, Option<i64>, i64, Option<i64>, Option<i64>);
+
+impl TryFrom<CaseRow> for CaseRecord {
+    type Error = StoreError;
+
+    fn try_from(
+        (id, user, status, basis, day, from, to, buffer, overlap, depth, by, opened, confirmed, closed): CaseRow,
+    ) -> Result<Self, StoreError> {
+        let bad = |what: &str| StoreError::Backend(format!("a stored case has an impossible {what}"));
+        let depth = u8::try_from(depth).map_err(|_| bad("depth"))?;
+        Ok(Self {
+            id: CaseId(id),
+            user_id: UserId(user),
+            status: CaseStatus::parse(&status).ok_or_else(|| bad("status"))?,
+            basis: CaseBasis::parse(&basis).ok_or_else(|| bad("basis"))?,
+            basis_day: i32::try_from(day).map_err(|_| bad("day"))?,
+            window_from: Timestamp(from),
+            window_to: Timestamp(to),
+            params: TraceParams::new(buffer, overlap, depth).map_err(|_| bad("setting"))?,
+            opened_by: by.map(UserId),
+            opened_at: Timestamp(opened),
+            confirmed_at: confirmed.map(Timestamp),
+            closed_at: closed.map(Timestamp),
+        })
+    }
+}
+
+/// A change to a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseChange {
+    /// The new status.
+    pub status: CaseStatus,
+    /// The window.
+    pub window_from: Timestamp,
+    /// Its end.
+    pub window_to: Timestamp,
+    /// How contacts are found.
+    pub params: TraceParams,
+    /// When.
+    pub at: Timestamp,
+    /// Whether the case's notices end now (a suspicion closed without confirmation).
+    pub withdraw_notices: bool,
+}
+
+/// A notice to send: the exposure that made the person a contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotice {
+    /// To whom.
+    pub user_id: UserId,
+    /// 1 for F1, 2 for F2, 3 for F3.
+    pub degree: u8,
+    /// Where.
+    pub checkpoint_id: CheckpointId,
+    /// From.
+    pub exposed_from: Timestamp,
+    /// Until.
+    pub exposed_to: Timestamp,
+    /// Until when it marks the person's status.
+    pub active_until: Timestamp,
+}
+
+/// A notice as stored, with where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRecord {
+    /// Id.
+    pub id: i64,
+    /// The case (never shown to the person).
+    pub case_id: CaseId,
+    /// To whom.
+    pub user_id: UserId,
+    /// 1 for F1, 2 for F2, 3 for F3.
+    pub degree: u8,
+    /// Where.
+    pub checkpoint_id: CheckpointId,
+    /// The checkpoint's name.
+    pub checkpoint_name: String,
+    /// Its agency's name.
+    pub agency_name: String,
+    /// From.
+    pub exposed_from: Timestamp,
+    /// Until.
+    pub exposed_to: Timestamp,
+    /// When it was sent.
+    pub sent_at: Timestamp,
+    /// Until when it marks the person's status.
+    pub active_until: Timestamp,
+    /// When the person opened it.
+    pub read_at: Option<Timestamp>,
+    /// When it was withdrawn.
+    pub withdrawn_at: Option<Timestamp>,
+}
+
+/// A notice as both stores read it: id, case, person, degree, checkpoint, its name, its agency's
+/// name, exposed from and to, sent at, active until, read at, withdrawn at.
+pub type NoticeRow = (i64, i64, i64, i64, i64, String, String, i64, i64, i64, i64, Option<i64>, Option<i64>);
+
+impl TryFrom<NoticeRow> for NoticeRecord {
+    type Error = StoreError;
+
+    fn try_from(
+        (id, case, user, degree, checkpoint, checkpoint_name, agency_name, from, to, sent, until, read, withdrawn): NoticeRow,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            id,
+            case_id: CaseId(case),
+            user_id: UserId(user),
+            degree: u8::try_from(degree)
+                .map_err(|_| StoreError::Backend("a stored notice has an impossible degree".into()))?,
+            checkpoint_id: CheckpointId(checkpoint),
+            checkpoint_name,
+            agency_name,
+            exposed_from: Timestamp(from),
+            exposed_to: Timestamp(to),
+            sent_at: Timestamp(sent),
+            active_until: Timestamp(until),
+            read_at: read.map(Timestamp),
+            withdrawn_at: withdrawn.map(Timestamp),
+        })
+    }
+}
+
+/// Who a contact is, for the health official: name, a phone to call (a guardian's for a
+/// dependant) and address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactPerson {
+    /// Id.
+    pub user_id: UserId,
+    /// `account`, `walk_in` or `dependant`.
+    pub kind: String,
+    /// Full name.
+    pub full_name: String,
+    /// The sealed phone to call: their own, or their guardian's.
+    pub phone_sealed: Option<Vec<u8>>,
+    /// Whether that phone is the guardian's.
+    pub via_guardian: bool,
+    /// `legacy` / `current`.
+    pub address_scheme: String,
+    /// Address unit code.
+    pub address_unit: String,
+    /// Street line.
+    pub address_street: String,
+}
+
+/// A checkpoint as tracing results name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceLabel {
+    /// The checkpoint.
+    pub checkpoint_id: CheckpointId,
+    /// Its name.
+    pub name: String,
+    /// Its agency.
+    pub agency_id: AgencyId,
+    /// The agency's name.
+    pub agency_name: String,
+    /// Its space's name, if it is in one.
+    pub space_name: Option<String>,
+}
+
+/// Who is under an open case or an active notice now (their status at checkpoints follows).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TracingFlags {
+    /// People with an open case, with its status.
+    pub cases: Vec<(UserId, CaseStatus)>,
+    /// People with an active notice, with its degree (the lowest if several).
+    pub notices: Vec<(UserId, u8)>,
+}
+
+/// Spaces, cases, the visits tracing reads and exposure notices.
+#[async_trait]
+pub trait TracingStore: Send + Sync {
+    /// Creates a space with these checkpoints (taken out of any other space);
+    /// `Conflict("space_name")` if the agency has one by that name.
+    async fn create_space(
+        &self,
+        agency: AgencyId,
+        name: &str,
+        checkpoints: &[CheckpointId],
+        at: Timestamp,
+        audit: AuditRecord,
+    ) -> StoreResult<SpaceId>;
+    /// Sets a space's checkpoints (taken out of any other space); `NotFound` if the agency has no
+    /// such space.
+    async fn set_space_checkpoints(
+        &self,
+        agency: AgencyId,
+        space: SpaceId,
+        checkpoints: &[CheckpointId],
+        audit: AuditRecord,
+    ) -> StoreResult<()>;
+    /// Deletes a space (its checkpoints become places of their own); `NotFound` if none.
+    async fn delete_space(&self, agency: AgencyId, space: SpaceId, audit: AuditRecord) -> StoreResult<()>;
+    /// An agency's spaces, by name.
+    async fn spaces_of(&self, agency: AgencyId) -> StoreResult<Vec<SpaceRecord>>;
+    /// Every `(space, checkpoint)` pair.
+    async fn space_pairs(&self) -> StoreResult<Vec<(SpaceId, CheckpointId)>>;
+
+    /// Opens a case; `Conflict("case_open")` if the person has an open case already.
+    async fn create_case(&self, case: NewCase, audit: AuditRecord) -> StoreResult<CaseId>;
+    /// A case.
+    async fn case(&self, id: CaseId) -> StoreResult<Option<CaseRecord>>;
+    /// Cases, newest first: the open ones, or all.
+    async fn cases(&self, include_closed: bool, limit: i64) -> StoreResult<Vec<CaseRecord>>;
+    /// Changes a case (and withdraws its notices if asked); `NotFound` if none.
+    async fn update_case(&self, id: CaseId, change: CaseChange, audit: AuditRecord) -> StoreResult<()>;
+
+    /// The visits of each person that overlap their span (closed intervals), in any order.
+    async fn trace_visits_of(&self, spans: &[PersonSpan]) -> StoreResult<Vec<Visit>>;
+    /// The visits at each place's checkpoints that overlap its span (closed intervals), in any
+    /// order; a visit may come twice, and spans near each other at one checkpoint may be read as
+    /// one range that also brings the visits between them (see [`checkpoint_ranges`]).
+    async fn trace_visits_at(&self, spans: &[PlaceSpan]) -> StoreResult<Vec<Visit>>;
+    /// Contacts' names and phones, in any order.
+    async fn contact_people(&self, users: &[UserId]) -> StoreResult<Vec<ContactPerson>>;
+    /// Checkpoints' names, agencies and spaces, in any order.
+    async fn place_labels(&self, checkpoints: &[CheckpointId]) -> StoreResult<Vec<PlaceLabel>>;
+
+    /// Sends notices for a case; a person who has one for this case already keeps it. Returns
+    /// how many were sent.
+    async fn send_notices(
+        &self,
+        case: CaseId,
+        notices: &[NewNotice],
+        sent_by: UserId,
+        at: Timestamp,
+        audit: AuditRecord,
+    ) -> StoreResult<u64>;
+    /// A case's notices, by person.
+    async fn notices_of_case(&self, case: CaseId) -> StoreResult<Vec<NoticeRecord>>;
+    /// A person's notices, newest first.
+    async fn notices_of(&self, user: UserId) -> StoreResult<Vec<NoticeRecord>>;
+    /// Marks a person's notice read (once); `NotFound` if it is not theirs.
+    async fn mark_notice_read(&self, user: UserId, id: i64, at: Timestamp) -> StoreResult<()>;
+    /// Who is under an open case or an active notice at `at`.
+    async fn tracing_flags(&self, at: Timestamp) -> StoreResult<TracingFlags>;
+}
+
+/// The index ranges that answer [`TracingStore::trace_visits_at`]: one `(checkpoint, from, to)`
+/// per checkpoint and run of spans, meaning the visits there with `started_at` in
+/// `[from - reach_ms, to]` and `ended_at >= from`, where `reach_ms` is the longest a visit can
+/// last. Spans whose ranges would overlap are read once: the ranges may then return visits between
+/// two spans, which the tracer ignores.
+pub fn checkpoint_ranges(spans: &[PlaceSpan], reach_ms: i64) -> Vec<(CheckpointId, i64, i64)> {
+    let mut all: Vec<(CheckpointId, i64, i64)> =
+        spans.iter().flat_map(|s| s.checkpoints.iter().map(move |c| (*c, s.from, s.to))).collect();
+    all.sort_unstable();
+    let mut out: Vec<(CheckpointId, i64, i64)> = Vec::with_capacity(all.len());
+    for (c, from, to) in all {
+        match out.last_mut() {
+            Some((lc, _, lto)) if *lc == c && from.saturating_sub(reach_ms) <= *lto => *lto = (*lto).max(to),
+            _ => out.push((c, from, to)),
+        }
+    }
+    out
+}
+
+/// Spaces from rows of `(space id, name, checkpoint id)` sorted by name and id, a space with no
+/// checkpoint coming once with `None` (a left join): one [`SpaceRecord`] per space, in that order.
+pub fn group_spaces(agency: AgencyId, rows: Vec<(i64, String, Option<i64>)>) -> Vec<SpaceRecord> {
+    let mut out: Vec<SpaceRecord> = Vec::new();
+    for (id, name, checkpoint) in rows {
+        if out.last().is_none_or(|s| s.id.0 != id) {
+            out.push(SpaceRecord { id: SpaceId(id), agency_id: agency, name, checkpoints: Vec::new() });
+        }
+        if let (Some(space), Some(c)) = (out.last_mut(), checkpoint) {
+            space.checkpoints.push(CheckpointId(c));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(checkpoints: &[i64], from: i64, to: i64) -> PlaceSpan {
+        PlaceSpan { checkpoints: checkpoints.iter().map(|c| CheckpointId(*c)).collect(), from, to }
+    }
+
+    #[test]
+    fn ranges_merge_per_checkpoint_when_their_reads_overlap() {
+        let spans = [span(&[1, 2], 100, 110), span(&[1], 150, 160), span(&[1], 300, 310), span(&[2], 105, 120)];
+        assert_eq!(
+            checkpoint_ranges(&spans, 50),
+            vec![(CheckpointId(1), 100, 160), (CheckpointId(1), 300, 310), (CheckpointId(2), 100, 120),]
+        );
+        // With no reach, only overlapping or touching spans merge.
+        assert_eq!(
+            checkpoint_ranges(&spans[..2], 0),
+            vec![(CheckpointId(1), 100, 110), (CheckpointId(1), 150, 160), (CheckpointId(2), 100, 110)]
+        );
+        assert_eq!(checkpoint_ranges(&[span(&[1], 0, 10), span(&[1], 10, 20)], 0), vec![(CheckpointId(1), 0, 20)]);
+    }
+
+    #[test]
+    fn spaces_group_their_checkpoints() {
+        let rows = vec![(7, "A".to_owned(), Some(3)), (7, "A".to_owned(), Some(4)), (2, "B".to_owned(), None)];
+        let spaces = group_spaces(AgencyId(1), rows);
+        assert_eq!(spaces.len(), 2);
+        assert_eq!(spaces[0].checkpoints, vec![CheckpointId(3), CheckpointId(4)]);
+        assert!(spaces[1].checkpoints.is_empty());
+    }
 }

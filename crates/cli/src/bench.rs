@@ -194,21 +194,43 @@ pub async fn checkins(b: CheckinBench, store: Arc<dyn vaora_app::Store>) -> Resu
     eprintln!("driving {addr} for {} s with {} checkers…", b.seconds, b.checkers);
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (n, (token, cp, checker)) in checkers.into_iter().enumerate() {
-        let signers = signers.clone();
-        let stop = stop.clone();
-        tasks.push(tokio::spawn(async move { drive(addr, n, token, cp, checker, signers, stop).await }));
-    }
+    // The simulated checkers share one thread of their own, as a separate load generator would:
+    // they do not take turns with the server's workers on its runtime.
+    let load_stop = stop.clone();
+    let load = std::thread::Builder::new()
+        .name("vaora-load".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            rt.block_on(async move {
+                let tasks: Vec<_> = checkers
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, (token, cp, checker))| {
+                        let (signers, stop) = (signers.clone(), load_stop.clone());
+                        tokio::spawn(async move { drive(addr, n, token, cp, checker, signers, stop).await })
+                    })
+                    .collect();
+                let mut results = Vec::with_capacity(tasks.len());
+                for t in tasks {
+                    results.push(t.await.map_err(|e| e.to_string()).and_then(|r| r));
+                }
+                Ok::<_, String>(results)
+            })
+        })
+        .map_err(|e| e.to_string())?;
     tokio::time::sleep(Duration::from_secs(b.seconds)).await;
     stop.store(true, Ordering::Relaxed);
+    let tasks = tokio::task::spawn_blocking(move || load.join())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|_| "the load generator panicked".to_owned())??;
     let mut latencies: Vec<u32> = Vec::new();
     let mut acked: Vec<(String, CheckpointId, UserId)> = Vec::new();
     let mut errors = 0u64;
     let mut colours = [0u64; 3];
     let mut failure = None;
     for t in tasks {
-        match t.await.map_err(|e| e.to_string()).and_then(|r| r) {
+        match t {
             Ok(r) => {
                 latencies.extend(r.latencies_us);
                 acked.extend(r.acked);

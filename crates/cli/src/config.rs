@@ -65,6 +65,7 @@ pub struct FileConfig {
     log: Option<String>,
     retention_days: Option<i64>,
     declaration_valid_hours: Option<i64>,
+    notice_days: Option<i64>,
     #[serde(default)]
     sessions: SessionsConfig,
     #[serde(default)]
@@ -158,6 +159,8 @@ pub struct Config {
     pub retention_days: i64,
     /// Hours a health declaration stays valid.
     pub declaration_valid_hours: i64,
+    /// Days an exposure notice marks its person's status, from the exposure.
+    pub notice_days: i64,
     /// Session lifetimes.
     pub sessions: SessionsConfig,
     /// Password hashing cost.
@@ -264,6 +267,10 @@ impl Config {
                 message: "a declaration stays valid 1 to 336 hours".into(),
             });
         }
+        let notice_days = file.notice_days.unwrap_or(14);
+        if !(1..=60).contains(&notice_days) {
+            return Err(ConfigError::Invalid { key: "notice_days", message: "a notice counts 1 to 60 days".into() });
+        }
         if file.sessions.web_days < 1 || file.sessions.api_days < 1 {
             return Err(ConfigError::Invalid {
                 key: "sessions",
@@ -286,6 +293,7 @@ impl Config {
             log: env_log.or(file.log).unwrap_or_else(|| "info,sqlx=warn,tower_http=info".into()),
             retention_days,
             declaration_valid_hours,
+            notice_days,
             sessions: file.sessions,
             passwords: file.passwords,
         })
@@ -328,6 +336,10 @@ retention_days = 28
 # How many hours a health declaration stays valid; after that the person shows amber until they
 # declare again.
 declaration_valid_hours = 24
+
+# How many days after their exposure an exposure notice keeps its person amber or red at
+# checkpoints (the status rules say which): the quarantine or monitoring period.
+notice_days = 14
 
 [sessions]
 # How long a browser stays signed in, and how long an API token (app, kiosk) lives.

@@ -241,6 +241,7 @@ async fn build_app(cfg: &Config) -> Result<App, String> {
         public_base_url: cfg.public_base_url.clone(),
         retention_days: cfg.retention_days,
         declaration_valid_hours: cfg.declaration_valid_hours,
+        notice_days: cfg.notice_days,
     };
     let hashing = PasswordHashing { memory_kib: cfg.passwords.memory_kib, iterations: cfg.passwords.iterations };
     Ok(App::new(store, Arc::new(SystemClock), Secrets::from_master_key(key), hashing, settings))

@@ -31,6 +31,10 @@ id_type!(
     SpaceId
 );
 id_type!(
+    /// A tracing case (F0): a person and the infectious window traced.
+    CaseId
+);
+id_type!(
     /// A unit (division) inside an agency.
     UnitId
 );

@@ -19,6 +19,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use serde::{Deserialize, Serialize};
+
 use crate::ids::{CheckpointId, SpaceId, UserId};
 
 /// Minutes on either side of a case's stay that still count as being together, by default.
@@ -103,6 +105,64 @@ impl Default for TraceParams {
     /// A 15-minute buffer, no minimum overlap, F1 and F2.
     fn default() -> Self {
         Self { buffer_ms: DEFAULT_BUFFER_MS, min_overlap_ms: 0, depth: 2 }
+    }
+}
+
+/// Days before symptom onset (or the positive test) that a case's infectious window starts.
+pub const WINDOW_DAYS_BEFORE: i64 = 2;
+/// The longest infectious window accepted: a month.
+pub const MAX_WINDOW_MS: i64 = 31 * 24 * 3_600_000;
+
+/// Where a case stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// Suspected (nghi nhiễm): traced, not yet confirmed.
+    Suspected,
+    /// Confirmed (F0).
+    Confirmed,
+    /// Closed: tracing is over.
+    Closed,
+}
+
+impl CaseStatus {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Suspected => "suspected",
+            Self::Confirmed => "confirmed",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Suspected, Self::Confirmed, Self::Closed].into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// What the infectious window is counted from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseBasis {
+    /// The day symptoms began.
+    Onset,
+    /// The day of the positive test (a case without symptoms).
+    Test,
+}
+
+impl CaseBasis {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Onset => "onset",
+            Self::Test => "test",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Onset, Self::Test].into_iter().find(|c| c.as_str() == s)
     }
 }
 

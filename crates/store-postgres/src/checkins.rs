@@ -15,7 +15,7 @@ const BOTH_MODE_DEBOUNCE_MS: i64 = 2 * 60 * 1000;
 /// A visit longer than this is not extended; a rescan starts a new one.
 const MAX_VISIT_MS: i64 = 24 * 3600 * 1000;
 /// The longest a visit can be: a full day plus the longest default stay.
-const MAX_SPAN_MS: i64 = MAX_VISIT_MS + 24 * 3600 * 1000;
+pub(crate) const MAX_SPAN_MS: i64 = MAX_VISIT_MS + 24 * 3600 * 1000;
 
 fn key_row(r: &PgRow) -> Result<SigningKeyRecord, sqlx::Error> {
     Ok(SigningKeyRecord {

@@ -24,6 +24,7 @@ mod checkins;
 mod dependants;
 mod health;
 mod stats;
+mod tracing;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

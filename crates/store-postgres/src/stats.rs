@@ -51,7 +51,8 @@ impl StatsStore for PostgresStore {
         // One row per line with its arrival joined: the day report of a 5,000-person agency reads
         // 5,000 rows, not the roster and the day's arrivals apart.
         let rows: Vec<RosterDayRow> = sqlx::query_as(
-            "SELECT r.id, r.unit_id, r.full_name, r.position, r.user_id, a.checkpoint_id, a.first_at, a.declared
+            "SELECT r.id, r.unit_id, r.full_name, CASE WHEN a.first_at IS NULL THEN r.position ELSE '' END,
+                    r.user_id, a.checkpoint_id, a.first_at, a.declared
              FROM units u JOIN roster_entries r ON r.unit_id = u.id
              LEFT JOIN arrivals a ON a.agency_id = u.agency_id AND a.day = $1 AND a.user_id = r.user_id
              WHERE u.agency_id = $2",

@@ -19,8 +19,10 @@ use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, 
 mod checkins;
 mod dependants;
 mod health;
+mod reader;
 mod scan_writer;
 mod stats;
+mod tracing;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -29,6 +31,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     pub(crate) write: SqlitePool,
     pub(crate) read: SqlitePool,
+    /// Reads of many rows, through rusqlite (see [`reader`]).
+    pub(crate) reader: reader::Reader,
     /// Scans go to one writer task that commits whatever has queued up together (group commit).
     pub(crate) scans: tokio::sync::mpsc::Sender<scan_writer::ScanJob>,
 }
@@ -88,7 +92,8 @@ impl SqliteStore {
             .await
             .map_err(backend)?;
         let scans = scan_writer::start(opts.get_filename())?;
-        Ok(Self { write, read, scans })
+        let reader = reader::Reader::new(opts.get_filename());
+        Ok(Self { write, read, reader, scans })
     }
 
     /// Applies pending migrations and reports how many the database has applied in all.

@@ -49,26 +49,34 @@ impl StatsStore for SqliteStore {
 
     async fn roster_day(&self, agency: AgencyId, day: i32) -> StoreResult<RosterDay> {
         // One row per line with its arrival joined: the day report of a 5,000-person agency reads
-        // 5,000 rows, not the roster and the day's arrivals apart.
-        let rows: Vec<RosterDayRow> = sqlx::query_as(
-            "SELECT r.id, r.unit_id, r.full_name, r.position, r.user_id, a.checkpoint_id, a.first_at, a.declared
-             FROM units u JOIN roster_entries r ON r.unit_id = u.id
-             LEFT JOIN arrivals a ON a.agency_id = u.agency_id AND a.day = ? AND a.user_id = r.user_id
-             WHERE u.agency_id = ?",
-        )
-        .bind(day)
-        .bind(agency.0)
-        .fetch_all(&self.read)
-        .await
-        .map_err(backend)?;
-        let arrivals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM arrivals WHERE agency_id = ? AND day = ?")
-            .bind(agency.0)
-            .bind(day)
-            .fetch_one(&self.read)
+        // 5,000 rows, not the roster and the day's arrivals apart. A line that arrived needs no
+        // position (only the missing are listed with theirs). Both reads see one snapshot.
+        self.reader
+            .run(move |conn| {
+                let tx = conn.transaction()?;
+                let lines = {
+                    let mut q = tx.prepare_cached(
+                        "SELECT r.id, r.unit_id, r.full_name, CASE WHEN a.first_at IS NULL THEN r.position ELSE '' END,
+                                r.user_id, a.checkpoint_id, a.first_at, a.declared
+                         FROM units u JOIN roster_entries r ON r.unit_id = u.id
+                         LEFT JOIN arrivals a ON a.agency_id = u.agency_id AND a.day = ?1 AND a.user_id = r.user_id
+                         WHERE u.agency_id = ?2",
+                    )?;
+                    let rows = q.query_map((day, agency.0), |r| {
+                        let row: RosterDayRow =
+                            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?);
+                        Ok(RosterDayLine::from(row))
+                    })?;
+                    rows.collect::<Result<Vec<_>, _>>()?
+                };
+                let arrivals: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM arrivals WHERE agency_id = ?1 AND day = ?2",
+                    (agency.0, day),
+                    |r| r.get(0),
+                )?;
+                Ok(RosterDay { lines, arrivals })
+            })
             .await
-            .map_err(backend)?;
-        let lines = rows.into_iter().map(RosterDayLine::from).collect();
-        Ok(RosterDay { lines, arrivals })
     }
 
     async fn unit_days(&self, agency: AgencyId, from: i32, to: i32) -> StoreResult<Vec<UnitDays>> {

@@ -1605,6 +1605,10 @@ mod cases {
         record(s, scan("c1", gate, CheckpointMode::Entry, chi, t(3 * HOUR))).await;
         let roster = s.roster_day(a, day).await.unwrap();
         assert_eq!(roster.arrivals, 2, "An and Chi");
+        for l in &roster.lines {
+            let position = if l.arrival.is_some() { "" } else { "Chuyên viên" };
+            assert_eq!(l.line.position, position, "only the missing are listed with their position");
+        }
         let mut got: Vec<(RosterEntryId, UnitId, Option<UserId>, Option<DayScan>)> =
             roster.lines.into_iter().map(|l| (l.line.id, l.line.unit_id, l.line.user_id, l.arrival)).collect();
         got.sort_by_key(|l| l.0);
@@ -2420,4 +2424,348 @@ mod shared_database {
         assert_eq!(chain.len(), 80);
         assert_chain_intact(&chain);
     }
+}
+
+/// Spaces, cases, tracing's reads and exposure notices.
+mod tracing {
+    use vaora_domain::tracing::{CaseBasis, CaseStatus, PersonSpan, PlaceSpan, TraceParams, Visit};
+    use vaora_domain::{CaseId, SpaceId};
+
+    use super::fixtures::*;
+    use super::*;
+
+    const DAY: i64 = 24 * HOUR;
+
+    fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+        v.sort();
+        v
+    }
+
+    fn new_case(user: UserId, by: UserId) -> NewCase {
+        NewCase {
+            user_id: user,
+            status: CaseStatus::Suspected,
+            basis: CaseBasis::Onset,
+            basis_day: 19_675,
+            window_from: t(0),
+            window_to: t(3 * DAY),
+            params: TraceParams::default(),
+            opened_by: by,
+            opened_at: t(10),
+        }
+    }
+
+    fn change(status: CaseStatus, at: i64, withdraw_notices: bool) -> CaseChange {
+        CaseChange {
+            status,
+            window_from: t(HOUR),
+            window_to: t(2 * DAY),
+            params: TraceParams::new(0, 5 * MIN, 3).unwrap(),
+            at: t(at),
+            withdraw_notices,
+        }
+    }
+
+    fn notice(user: UserId, degree: u8, checkpoint: CheckpointId, until: i64) -> NewNotice {
+        NewNotice {
+            user_id: user,
+            degree,
+            checkpoint_id: checkpoint,
+            exposed_from: t(0),
+            exposed_to: t(HOUR),
+            active_until: t(until),
+        }
+    }
+
+    fn ids(visits: Vec<Visit>) -> Vec<i64> {
+        let mut ids: Vec<i64> = visits.into_iter().map(|v| v.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    pub mod cases {
+        use super::*;
+
+        pub async fn spaces_group_an_agencys_checkpoints(db: TestDb) {
+            let s = &db.store;
+            let a = agency(s, "A", "Sở A").await;
+            let b = agency(s, "B", "Sở B").await;
+            let gate = checkpoint(s, a, "Cổng").await;
+            let desk = checkpoint(s, a, "Lễ tân").await;
+            let hall = checkpoint(s, a, "Hội trường").await;
+            let other = checkpoint(s, b, "Cổng B").await;
+            let main =
+                s.create_space(a, "Toà nhà A", &[gate, desk], T0, audit("space_created", "space")).await.unwrap();
+            assert_eq!(
+                s.create_space(a, "Toà nhà A", &[], T0, audit("space_created", "space")).await,
+                Err(StoreError::Conflict("space_name"))
+            );
+            let before = last_seq(s).await;
+            assert_eq!(
+                s.create_space(a, "Khác", &[hall, other], T0, audit("space_created", "space")).await,
+                Err(StoreError::NotFound),
+                "another agency's checkpoint"
+            );
+            assert_eq!(last_seq(s).await, before, "nothing of the refused space stays");
+            // A checkpoint moves out of the space it was in.
+            let annex = s.create_space(a, "Nhà phụ", &[desk, hall], T0, audit("space_created", "space")).await.unwrap();
+            let spaces = s.spaces_of(a).await.unwrap();
+            let names: Vec<&str> = spaces.iter().map(|x| x.name.as_str()).collect();
+            assert_eq!(names, ["Nhà phụ", "Toà nhà A"]);
+            assert_eq!(spaces[0].checkpoints, sorted(vec![desk, hall]));
+            assert_eq!(spaces[1].checkpoints, [gate]);
+            assert_eq!(spaces[1].agency_id, a);
+            assert_eq!(
+                sorted(s.space_pairs().await.unwrap()),
+                sorted(vec![(annex, desk), (annex, hall), (main, gate)])
+            );
+
+            s.set_space_checkpoints(a, main, &[gate, hall], audit("space_changed", "space")).await.unwrap();
+            assert_eq!(sorted(s.space_pairs().await.unwrap()), sorted(vec![(annex, desk), (main, gate), (main, hall)]));
+            assert_eq!(
+                s.set_space_checkpoints(b, main, &[other], audit("space_changed", "space")).await,
+                Err(StoreError::NotFound),
+                "another agency's space"
+            );
+            s.delete_space(a, annex, audit("space_deleted", "space")).await.unwrap();
+            assert_eq!(s.delete_space(a, annex, audit("space_deleted", "space")).await, Err(StoreError::NotFound));
+            assert_eq!(s.delete_space(b, main, audit("space_deleted", "space")).await, Err(StoreError::NotFound));
+            assert_eq!(sorted(s.space_pairs().await.unwrap()), sorted(vec![(main, gate), (main, hall)]));
+            assert!(s.spaces_of(b).await.unwrap().is_empty());
+            assert_eq!(latest(s).await.unwrap().action, "space_deleted");
+            let _: SpaceId = main;
+        }
+
+        pub async fn a_person_has_one_open_case_at_a_time(db: TestDb) {
+            let s = &db.store;
+            let f0 = user(s, "1", "Nguyễn Văn An").await;
+            let official = user(s, "2", "Trần Thị Bình").await;
+            let id = s.create_case(new_case(f0, official), audit("case_opened", "case")).await.unwrap();
+            assert_eq!(
+                s.case(id).await.unwrap().unwrap(),
+                CaseRecord {
+                    id,
+                    user_id: f0,
+                    status: CaseStatus::Suspected,
+                    basis: CaseBasis::Onset,
+                    basis_day: 19_675,
+                    window_from: t(0),
+                    window_to: t(3 * DAY),
+                    params: TraceParams::default(),
+                    opened_by: Some(official),
+                    opened_at: t(10),
+                    confirmed_at: None,
+                    closed_at: None,
+                }
+            );
+            let entry = latest(s).await.unwrap();
+            assert_eq!((entry.action.as_str(), entry.target_id), ("case_opened", Some(id.to_string())));
+            let details: serde_json::Value = serde_json::from_str(&entry.details).unwrap();
+            assert_eq!(details["case_id"], json!(id.0));
+            assert_eq!(
+                s.create_case(new_case(f0, official), audit("case_opened", "case")).await,
+                Err(StoreError::Conflict("case_open"))
+            );
+
+            s.update_case(id, change(CaseStatus::Confirmed, 100, false), audit("case_updated", "case")).await.unwrap();
+            let c = s.case(id).await.unwrap().unwrap();
+            assert_eq!((c.status, c.confirmed_at, c.closed_at), (CaseStatus::Confirmed, Some(t(100)), None));
+            assert_eq!(
+                (c.window_from, c.window_to, c.params),
+                (t(HOUR), t(2 * DAY), TraceParams::new(0, 5 * MIN, 3).unwrap())
+            );
+            s.update_case(id, change(CaseStatus::Closed, 200, false), audit("case_updated", "case")).await.unwrap();
+            let c = s.case(id).await.unwrap().unwrap();
+            assert_eq!((c.status, c.confirmed_at, c.closed_at), (CaseStatus::Closed, Some(t(100)), Some(t(200))));
+
+            // Once closed, the person may have a new case.
+            let again = s.create_case(new_case(f0, official), audit("case_opened", "case")).await.unwrap();
+            let open: Vec<CaseId> = s.cases(false, 10).await.unwrap().into_iter().map(|c| c.id).collect();
+            assert_eq!(open, [again]);
+            let all: Vec<CaseId> = s.cases(true, 10).await.unwrap().into_iter().map(|c| c.id).collect();
+            assert_eq!(all, [again, id], "newest first");
+            assert_eq!(s.cases(true, 1).await.unwrap().len(), 1);
+            assert_eq!(
+                s.update_case(
+                    CaseId(again.0 + 1000),
+                    change(CaseStatus::Closed, 300, false),
+                    audit("case_updated", "case")
+                )
+                .await,
+                Err(StoreError::NotFound)
+            );
+            assert_eq!(s.case(CaseId(again.0 + 1000)).await.unwrap(), None);
+        }
+
+        pub async fn tracing_reads_visits_over_closed_intervals(db: TestDb) {
+            let s = &db.store;
+            let a = agency(s, "A", "Sở A").await;
+            let gate = checkpoint(s, a, "Cổng").await;
+            let hall = checkpoint(s, a, "Hội trường").await;
+            let an = user(s, "1", "Nguyễn Văn An").await;
+            let binh = user(s, "2", "Trần Thị Bình").await;
+            let chi = user(s, "3", "Lê Thị Chi").await;
+            let dung = user(s, "4", "Phạm Văn Dũng").await;
+            let em = user(s, "5", "Hồ Thị Em").await;
+            let entry = CheckpointMode::Entry;
+            let v_an = visit_of(s, scan("a1", gate, entry, an, t(0))).await; // [0, 1 h]
+            let v_binh = visit_of(s, scan("b1", gate, entry, binh, t(HOUR))).await; // [1 h, 2 h]: touches An's
+            let v_chi = visit_of(s, scan("c1", hall, entry, chi, t(30 * MIN))).await; // [30 min, 90 min]
+            // A long stay that started well before the span still reaches into it.
+            let long = ScanWrite { stay_ms: 20 * HOUR, ..scan("d1", gate, entry, dung, t(-10 * HOUR)) };
+            let v_dung = visit_of(s, long).await; // [-10 h, 10 h]
+            let v_em = visit_of(s, scan("e1", gate, entry, em, t(-30 * HOUR))).await; // [-30 h, -29 h]
+
+            let span = |user: UserId, from: i64, to: i64| PersonSpan { user, from: t(from).0, to: t(to).0 };
+            let got = s.trace_visits_of(&[span(an, HOUR, 5 * HOUR), span(binh, 0, HOUR - 1)]).await.unwrap();
+            assert_eq!(got, [Visit { id: v_an, user: an, checkpoint: gate, start: t(0).0, end: t(HOUR).0 }]);
+            assert_eq!(ids(s.trace_visits_of(&[span(em, -31 * HOUR, -30 * HOUR)]).await.unwrap()), [v_em]);
+            assert!(s.trace_visits_of(&[]).await.unwrap().is_empty());
+
+            let at = |checkpoints: Vec<CheckpointId>, from: i64, to: i64| PlaceSpan {
+                checkpoints,
+                from: t(from).0,
+                to: t(to).0,
+            };
+            let got = s.trace_visits_at(&[at(vec![gate, hall], HOUR, HOUR)]).await.unwrap();
+            assert_eq!(ids(got), sorted(vec![v_an, v_binh, v_chi, v_dung]), "a zero-length span meets what touches it");
+            let got =
+                s.trace_visits_at(&[at(vec![hall], 0, 10 * MIN), at(vec![gate], 3 * HOUR, 4 * HOUR)]).await.unwrap();
+            assert_eq!(ids(got), [v_dung], "Chi came after the first span; only Dũng stayed into the second");
+            // Two spans close enough to be read as one range may bring what lies between them too
+            // (the tracer checks every visit against its stays).
+            let got = s
+                .trace_visits_at(&[at(vec![gate], -40 * HOUR, -29 * HOUR), at(vec![gate], 2 * HOUR + 1, 3 * HOUR)])
+                .await;
+            let got = ids(got.unwrap());
+            assert!(got.contains(&v_em) && got.contains(&v_dung) && !got.contains(&v_chi), "{got:?}");
+            let got = s.trace_visits_at(&[at(vec![gate], -40 * HOUR, -35 * HOUR)]).await.unwrap();
+            assert!(got.is_empty(), "{got:?}");
+            assert!(s.trace_visits_at(&[]).await.unwrap().is_empty());
+        }
+
+        pub async fn contacts_and_places_are_named_for_tracing(db: TestDb) {
+            let s = &db.store;
+            let a = agency(s, "A", "Sở A").await;
+            let gate = checkpoint(s, a, "Cổng").await;
+            let hall = checkpoint(s, a, "Hội trường").await;
+            s.create_space(a, "Toà nhà A", &[gate], T0, audit("space_created", "space")).await.unwrap();
+            let parent = user(s, "1", "Lê Văn Cường").await;
+            let child = NewUser {
+                kind: "dependant",
+                phone_sealed: None,
+                phone_hash: None,
+                cccd_sealed: None,
+                cccd_hash: None,
+                password_hash: None,
+                ..new_user("9", "Lê Minh Khang")
+            };
+            let child =
+                s.create_dependant(parent, child, "con", audit("dependant_added", "user")).await.unwrap().user_id;
+            let mut people = s.contact_people(&[child, parent]).await.unwrap();
+            people.sort_by_key(|p| p.user_id);
+            let phone = Some(sealed("phone:1"));
+            let own = |p: &ContactPerson| (p.user_id, p.kind.clone(), p.phone_sealed.clone(), p.via_guardian);
+            assert_eq!(own(&people[0]), (parent, "account".to_owned(), phone.clone(), false));
+            assert_eq!(
+                own(&people[1]),
+                (child, "dependant".to_owned(), phone, true),
+                "a child is called on their parent's phone"
+            );
+            assert_eq!(
+                (people[1].full_name.as_str(), people[1].address_scheme.as_str(), people[1].address_unit.as_str()),
+                ("Lê Minh Khang", "current", "19756")
+            );
+            let mut labels = s.place_labels(&[hall, gate]).await.unwrap();
+            labels.sort_by_key(|l| l.checkpoint_id);
+            assert_eq!(
+                labels,
+                [
+                    PlaceLabel {
+                        checkpoint_id: gate,
+                        name: "Cổng".into(),
+                        agency_id: a,
+                        agency_name: "Sở A".into(),
+                        space_name: Some("Toà nhà A".into()),
+                    },
+                    PlaceLabel {
+                        checkpoint_id: hall,
+                        name: "Hội trường".into(),
+                        agency_id: a,
+                        agency_name: "Sở A".into(),
+                        space_name: None,
+                    },
+                ]
+            );
+        }
+
+        pub async fn notices_go_once_to_their_person_and_mark_status_while_active(db: TestDb) {
+            let s = &db.store;
+            let a = agency(s, "A", "Sở A").await;
+            let gate = checkpoint(s, a, "Cổng").await;
+            let f0 = user(s, "1", "Nguyễn Văn An").await;
+            let official = user(s, "2", "Trần Thị Bình").await;
+            let an = user(s, "3", "Lê Thị An").await;
+            let binh = user(s, "4", "Phạm Văn Bình").await;
+            let chi = user(s, "5", "Hồ Thị Chi").await;
+            let case = s.create_case(new_case(f0, official), audit("case_opened", "case")).await.unwrap();
+            let batch = [notice(an, 1, gate, 10 * DAY), notice(binh, 2, gate, 10 * DAY), notice(chi, 1, gate, DAY)];
+            assert_eq!(s.send_notices(case, &batch, official, t(100), audit("notices_sent", "case")).await.unwrap(), 3);
+            assert_eq!(
+                s.send_notices(case, &[notice(an, 2, gate, 20 * DAY)], official, t(150), audit("notices_sent", "case"))
+                    .await
+                    .unwrap(),
+                0,
+                "An keeps the notice she has"
+            );
+            let details: serde_json::Value = serde_json::from_str(&latest(s).await.unwrap().details).unwrap();
+            assert_eq!(details["sent"], json!(0));
+
+            let of_case = s.notices_of_case(case).await.unwrap();
+            assert_eq!(of_case.iter().map(|n| n.user_id).collect::<Vec<_>>(), sorted(vec![an, binh, chi]));
+            let mine = s.notices_of(an).await.unwrap();
+            assert_eq!(mine.len(), 1);
+            let n = &mine[0];
+            assert_eq!(
+                (n.case_id, n.degree, n.checkpoint_id, n.checkpoint_name.as_str(), n.agency_name.as_str()),
+                (case, 1, gate, "Cổng", "Sở A")
+            );
+            assert_eq!((n.exposed_from, n.exposed_to, n.sent_at, n.active_until), (t(0), t(HOUR), t(100), t(10 * DAY)));
+            assert_eq!((n.read_at, n.withdrawn_at), (None, None));
+            assert_eq!(s.mark_notice_read(binh, n.id, t(200)).await, Err(StoreError::NotFound), "not Bình's");
+            s.mark_notice_read(an, n.id, t(200)).await.unwrap();
+            s.mark_notice_read(an, n.id, t(300)).await.unwrap();
+            assert_eq!(s.notices_of(an).await.unwrap()[0].read_at, Some(t(200)), "read once");
+
+            let flags = s.tracing_flags(t(2 * DAY)).await.unwrap();
+            assert_eq!(flags.cases, [(f0, CaseStatus::Suspected)]);
+            assert_eq!(sorted(flags.notices), sorted(vec![(an, 1), (binh, 2)]), "Chi's notice ran out");
+
+            // Bình is an F1 of another case: the nearer degree counts.
+            let other = user(s, "6", "Đỗ Văn Dũng").await;
+            let second = s.create_case(new_case(other, official), audit("case_opened", "case")).await.unwrap();
+            s.send_notices(second, &[notice(binh, 1, gate, 10 * DAY)], official, t(100), audit("notices_sent", "case"))
+                .await
+                .unwrap();
+            let flags = s.tracing_flags(t(2 * DAY)).await.unwrap();
+            assert_eq!(sorted(flags.notices), sorted(vec![(an, 1), (binh, 1)]));
+
+            // Closing the first case as unfounded withdraws its notices.
+            s.update_case(case, change(CaseStatus::Closed, 300, true), audit("case_updated", "case")).await.unwrap();
+            assert!(s.notices_of_case(case).await.unwrap().iter().all(|n| n.withdrawn_at == Some(t(300))));
+            assert!(s.notices_of_case(second).await.unwrap().iter().all(|n| n.withdrawn_at.is_none()));
+            let flags = s.tracing_flags(t(2 * DAY)).await.unwrap();
+            assert_eq!(flags.cases, [(other, CaseStatus::Suspected)]);
+            assert_eq!(flags.notices, [(binh, 1)]);
+        }
+    }
+
+    vaora_testkit::each_engine!(cases =>
+        spaces_group_an_agencys_checkpoints,
+        a_person_has_one_open_case_at_a_time,
+        tracing_reads_visits_over_closed_intervals,
+        contacts_and_places_are_named_for_tracing,
+        notices_go_once_to_their_person_and_mark_status_while_active,
+    );
 }

@@ -1,0 +1,440 @@
+//! Spaces, cases, tracing's visit reads and exposure notices.
+
+use async_trait::async_trait;
+use vaora_app::store::*;
+use vaora_domain::tracing::{CaseStatus, PersonSpan, PlaceSpan, Visit};
+use vaora_domain::{AgencyId, CaseId, CheckpointId, SpaceId, Timestamp, UserId};
+
+use crate::checkins::MAX_SPAN_MS;
+use crate::{SqliteStore, append_audit, backend};
+
+/// A case's columns (see [`CaseRow`]) and what follows.
+macro_rules! case_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, user_id, status, basis, basis_day, window_from, window_to, buffer_ms, min_overlap_ms, depth,
+                    opened_by, opened_at, confirmed_at, closed_at FROM cases ",
+            $tail
+        )
+    };
+}
+
+/// Notices with their checkpoint's and agency's names (see [`NoticeRow`]), and what follows.
+macro_rules! notices_where {
+    ($tail:literal) => {
+        concat!(
+            "SELECT n.id, n.case_id, n.user_id, n.degree, n.checkpoint_id, c.name, g.name, n.exposed_from, n.exposed_to,
+                    n.sent_at, n.active_until, n.read_at, n.withdrawn_at FROM exposure_notices n
+             JOIN checkpoints c ON c.id = n.checkpoint_id JOIN agencies g ON g.id = c.agency_id ",
+            $tail
+        )
+    };
+}
+
+/// Puts checkpoints of `agency` into `space`, out of any other space; `NotFound` if one is not the
+/// agency's.
+async fn assign(
+    conn: &mut sqlx::SqliteConnection,
+    agency: AgencyId,
+    space: i64,
+    checkpoints: &[CheckpointId],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM space_checkpoints WHERE space_id = ?")
+        .bind(space)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    for c in checkpoints {
+        let n = sqlx::query(
+            "INSERT INTO space_checkpoints (checkpoint_id, space_id)
+             SELECT id, ? FROM checkpoints WHERE id = ? AND agency_id = ?
+             ON CONFLICT (checkpoint_id) DO UPDATE SET space_id = excluded.space_id",
+        )
+        .bind(space)
+        .bind(c.0)
+        .bind(agency.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl TracingStore for SqliteStore {
+    async fn create_space(
+        &self,
+        agency: AgencyId,
+        name: &str,
+        checkpoints: &[CheckpointId],
+        at: Timestamp,
+        audit: AuditRecord,
+    ) -> StoreResult<SpaceId> {
+        let mut tx = self.begin().await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO spaces (agency_id, name, created_at) VALUES (?, ?, ?) RETURNING id")
+                .bind(agency.0)
+                .bind(name)
+                .bind(at.millis())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| match backend(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict("space_name"),
+                    other => other,
+                })?;
+        assign(&mut tx, agency, id, checkpoints).await?;
+        append_audit(&mut tx, &audit).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(SpaceId(id))
+    }
+
+    async fn set_space_checkpoints(
+        &self,
+        agency: AgencyId,
+        space: SpaceId,
+        checkpoints: &[CheckpointId],
+        audit: AuditRecord,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM spaces WHERE id = ? AND agency_id = ?")
+            .bind(space.0)
+            .bind(agency.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if found.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        assign(&mut tx, agency, space.0, checkpoints).await?;
+        append_audit(&mut tx, &audit).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn delete_space(&self, agency: AgencyId, space: SpaceId, audit: AuditRecord) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("DELETE FROM spaces WHERE id = ? AND agency_id = ?")
+            .bind(space.0)
+            .bind(agency.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        append_audit(&mut tx, &audit).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn spaces_of(&self, agency: AgencyId) -> StoreResult<Vec<SpaceRecord>> {
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT s.id, s.name, m.checkpoint_id FROM spaces s LEFT JOIN space_checkpoints m ON m.space_id = s.id
+             WHERE s.agency_id = ? ORDER BY s.name, s.id, m.checkpoint_id",
+        )
+        .bind(agency.0)
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?;
+        Ok(group_spaces(agency, rows))
+    }
+
+    async fn space_pairs(&self) -> StoreResult<Vec<(SpaceId, CheckpointId)>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT space_id, checkpoint_id FROM space_checkpoints")
+            .fetch_all(&self.read)
+            .await
+            .map_err(backend)?;
+        Ok(rows.into_iter().map(|(s, c)| (SpaceId(s), CheckpointId(c))).collect())
+    }
+
+    async fn create_case(&self, case: NewCase, audit: AuditRecord) -> StoreResult<CaseId> {
+        let mut tx = self.begin().await?;
+        let confirmed = (case.status == CaseStatus::Confirmed).then_some(case.opened_at.millis());
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO cases (user_id, status, basis, basis_day, window_from, window_to, buffer_ms, min_overlap_ms,
+                    depth, opened_by, opened_at, confirmed_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(case.user_id.0)
+        .bind(case.status.as_str())
+        .bind(case.basis.as_str())
+        .bind(case.basis_day)
+        .bind(case.window_from.millis())
+        .bind(case.window_to.millis())
+        .bind(case.params.buffer_ms())
+        .bind(case.params.min_overlap_ms())
+        .bind(i64::from(case.params.depth()))
+        .bind(case.opened_by.0)
+        .bind(case.opened_at.millis())
+        .bind(confirmed)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match backend(e) {
+            StoreError::Conflict(_) => StoreError::Conflict("case_open"),
+            other => other,
+        })?;
+        let audit = AuditRecord { target_id: Some(id.to_string()), ..audit.with_detail("case_id", id) };
+        append_audit(&mut tx, &audit).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(CaseId(id))
+    }
+
+    async fn case(&self, id: CaseId) -> StoreResult<Option<CaseRecord>> {
+        let row: Option<CaseRow> = sqlx::query_as(case_select!("WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?;
+        row.map(CaseRecord::try_from).transpose()
+    }
+
+    async fn cases(&self, include_closed: bool, limit: i64) -> StoreResult<Vec<CaseRecord>> {
+        let rows: Vec<CaseRow> =
+            sqlx::query_as(case_select!("WHERE ? OR status <> 'closed' ORDER BY opened_at DESC, id DESC LIMIT ?"))
+                .bind(include_closed)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await
+                .map_err(backend)?;
+        rows.into_iter().map(CaseRecord::try_from).collect()
+    }
+
+    async fn update_case(&self, id: CaseId, change: CaseChange, audit: AuditRecord) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let at = change.at.millis();
+        let n = sqlx::query(
+            "UPDATE cases SET status = ?, window_from = ?, window_to = ?, buffer_ms = ?, min_overlap_ms = ?, depth = ?,
+                    confirmed_at = CASE WHEN ? = 'confirmed' THEN COALESCE(confirmed_at, ?) ELSE confirmed_at END,
+                    closed_at = CASE WHEN ? = 'closed' THEN COALESCE(closed_at, ?) ELSE NULL END
+             WHERE id = ?",
+        )
+        .bind(change.status.as_str())
+        .bind(change.window_from.millis())
+        .bind(change.window_to.millis())
+        .bind(change.params.buffer_ms())
+        .bind(change.params.min_overlap_ms())
+        .bind(i64::from(change.params.depth()))
+        .bind(change.status.as_str())
+        .bind(at)
+        .bind(change.status.as_str())
+        .bind(at)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match backend(e) {
+            StoreError::Conflict(_) => StoreError::Conflict("case_open"),
+            other => other,
+        })?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if change.withdraw_notices {
+            sqlx::query("UPDATE exposure_notices SET withdrawn_at = ? WHERE case_id = ? AND withdrawn_at IS NULL")
+                .bind(at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        append_audit(&mut tx, &audit).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn trace_visits_of(&self, spans: &[PersonSpan]) -> StoreResult<Vec<Visit>> {
+        let spans: Vec<(i64, i64, i64)> = spans.iter().map(|s| (s.user.0, s.from, s.to)).collect();
+        self.reader
+            .run(move |conn| {
+                let mut q = conn.prepare_cached(
+                    "SELECT id, user_id, checkpoint_id, started_at, ended_at FROM visits
+                     WHERE user_id = ?1 AND started_at >= ?2 - ?4 AND started_at <= ?3 AND ended_at >= ?2",
+                )?;
+                let mut out = Vec::new();
+                for (user, from, to) in spans {
+                    let mut rows = q.query((user, from, to, MAX_SPAN_MS))?;
+                    while let Some(r) = rows.next()? {
+                        out.push(visit_of(r)?);
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn trace_visits_at(&self, spans: &[PlaceSpan]) -> StoreResult<Vec<Visit>> {
+        let ranges = checkpoint_ranges(spans, MAX_SPAN_MS);
+        self.reader
+            .run(move |conn| {
+                let mut q = conn.prepare_cached(
+                    "SELECT id, user_id, checkpoint_id, started_at, ended_at FROM visits
+                     WHERE checkpoint_id = ?1 AND started_at >= ?2 - ?4 AND started_at <= ?3 AND ended_at >= ?2",
+                )?;
+                let mut out = Vec::new();
+                for (checkpoint, from, to) in ranges {
+                    let mut rows = q.query((checkpoint.0, from, to, MAX_SPAN_MS))?;
+                    while let Some(r) = rows.next()? {
+                        out.push(visit_of(r)?);
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn contact_people(&self, users: &[UserId]) -> StoreResult<Vec<ContactPerson>> {
+        let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+        self.reader
+            .run(move |conn| {
+                let mut q = conn.prepare_cached(
+                    "SELECT u.id, u.kind, u.full_name, COALESCE(u.phone_sealed, g.phone_sealed),
+                            u.phone_sealed IS NULL AND g.phone_sealed IS NOT NULL, u.address_scheme, u.address_unit, u.address_street
+                     FROM users u LEFT JOIN dependants d ON d.user_id = u.id LEFT JOIN users g ON g.id = d.guardian_id
+                     WHERE u.id = ?1",
+                )?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let mut rows = q.query([id])?;
+                    if let Some(r) = rows.next()? {
+                        out.push(ContactPerson {
+                            user_id: UserId(r.get(0)?),
+                            kind: r.get(1)?,
+                            full_name: r.get(2)?,
+                            phone_sealed: r.get(3)?,
+                            via_guardian: r.get(4)?,
+                            address_scheme: r.get(5)?,
+                            address_unit: r.get(6)?,
+                            address_street: r.get(7)?,
+                        });
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn place_labels(&self, checkpoints: &[CheckpointId]) -> StoreResult<Vec<PlaceLabel>> {
+        let ids: Vec<i64> = checkpoints.iter().map(|c| c.0).collect();
+        self.reader
+            .run(move |conn| {
+                let mut q = conn.prepare_cached(
+                    "SELECT c.id, c.name, g.id, g.name, s.name FROM checkpoints c JOIN agencies g ON g.id = c.agency_id
+                     LEFT JOIN space_checkpoints m ON m.checkpoint_id = c.id LEFT JOIN spaces s ON s.id = m.space_id
+                     WHERE c.id = ?1",
+                )?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let mut rows = q.query([id])?;
+                    if let Some(r) = rows.next()? {
+                        out.push(PlaceLabel {
+                            checkpoint_id: CheckpointId(r.get(0)?),
+                            name: r.get(1)?,
+                            agency_id: AgencyId(r.get(2)?),
+                            agency_name: r.get(3)?,
+                            space_name: r.get(4)?,
+                        });
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn send_notices(
+        &self,
+        case: CaseId,
+        notices: &[NewNotice],
+        sent_by: UserId,
+        at: Timestamp,
+        audit: AuditRecord,
+    ) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let mut sent = 0;
+        for n in notices {
+            sent += sqlx::query(
+                "INSERT INTO exposure_notices (case_id, user_id, degree, checkpoint_id, exposed_from, exposed_to,
+                        sent_by, sent_at, active_until)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, user_id) DO NOTHING",
+            )
+            .bind(case.0)
+            .bind(n.user_id.0)
+            .bind(i64::from(n.degree))
+            .bind(n.checkpoint_id.0)
+            .bind(n.exposed_from.millis())
+            .bind(n.exposed_to.millis())
+            .bind(sent_by.0)
+            .bind(at.millis())
+            .bind(n.active_until.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        }
+        append_audit(&mut tx, &audit.with_detail("sent", sent)).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(sent)
+    }
+
+    async fn notices_of_case(&self, case: CaseId) -> StoreResult<Vec<NoticeRecord>> {
+        let rows: Vec<NoticeRow> = sqlx::query_as(notices_where!("WHERE n.case_id = ? ORDER BY n.user_id"))
+            .bind(case.0)
+            .fetch_all(&self.read)
+            .await
+            .map_err(backend)?;
+        rows.into_iter().map(NoticeRecord::try_from).collect()
+    }
+
+    async fn notices_of(&self, user: UserId) -> StoreResult<Vec<NoticeRecord>> {
+        let rows: Vec<NoticeRow> =
+            sqlx::query_as(notices_where!("WHERE n.user_id = ? ORDER BY n.sent_at DESC, n.id DESC"))
+                .bind(user.0)
+                .fetch_all(&self.read)
+                .await
+                .map_err(backend)?;
+        rows.into_iter().map(NoticeRecord::try_from).collect()
+    }
+
+    async fn mark_notice_read(&self, user: UserId, id: i64, at: Timestamp) -> StoreResult<()> {
+        let n = sqlx::query("UPDATE exposure_notices SET read_at = COALESCE(read_at, ?) WHERE id = ? AND user_id = ?")
+            .bind(at.millis())
+            .bind(id)
+            .bind(user.0)
+            .execute(&self.write)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn tracing_flags(&self, at: Timestamp) -> StoreResult<TracingFlags> {
+        let cases: Vec<(i64, String)> =
+            sqlx::query_as("SELECT user_id, status FROM cases WHERE status <> 'closed' ORDER BY user_id")
+                .fetch_all(&self.read)
+                .await
+                .map_err(backend)?;
+        let notices: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT user_id, MIN(degree) FROM exposure_notices WHERE withdrawn_at IS NULL AND active_until > ?
+             GROUP BY user_id ORDER BY user_id",
+        )
+        .bind(at.millis())
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?;
+        Ok(TracingFlags {
+            cases: cases.into_iter().filter_map(|(u, s)| CaseStatus::parse(&s).map(|s| (UserId(u), s))).collect(),
+            notices: notices.into_iter().map(|(u, d)| (UserId(u), u8::try_from(d).unwrap_or(u8::MAX))).collect(),
+        })
+    }
+}
+
+fn visit_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Visit> {
+    Ok(Visit {
+        id: r.get(0)?,
+        user: UserId(r.get(1)?),
+        checkpoint: CheckpointId(r.get(2)?),
+        start: r.get(3)?,
+        end: r.get(4)?,
+    })
+}
