@@ -20,13 +20,15 @@ use vaora_domain::status::{Fact, Facts};
 use vaora_domain::tracing::{
     CaseBasis, CaseStatus, Contact, MAX_WINDOW_MS, Need, Places, TraceParams, Tracer, Visit, WINDOW_DAYS_BEFORE,
 };
-use vaora_domain::{CaseId, CheckpointId, Timestamp, UserId};
+use vaora_domain::{AgencyId, CaseId, CheckpointId, SpaceId, Timestamp, UserId};
 
 use crate::App;
 use crate::auth::Actor;
 use crate::error::AppError;
 use crate::stats::day_start;
-use crate::store::{CaseChange, CaseRecord, NewCase, NewNotice, NoticeRecord, PlaceLabel, StoreError, TracingFlags};
+use crate::store::{
+    CaseChange, CaseRecord, NewCase, NewNotice, NoticeRecord, PlaceLabel, SpaceRecord, StoreError, TracingFlags,
+};
 
 /// How many cases a list shows.
 pub const CASE_LIST_LIMIT: i64 = 500;
@@ -602,6 +604,16 @@ impl App {
         Ok(TraceView { case: self.case_view(&c).await?, stays, contacts: views, counts, timeline })
     }
 
+    /// Records that a case's contacts left vaora as a file (audited as `case_exported`).
+    pub async fn record_trace_export(&self, actor: &Actor, id: CaseId, format: &str) -> Result<(), AppError> {
+        Self::require_health_official(actor)?;
+        let c = self.case_or_404(id).await?;
+        let mut audit = self.case_audit(actor, "case_exported", &c);
+        audit.details = json!({ "case_id": c.id, "format": format });
+        self.store.append_audit(audit).await?;
+        Ok(())
+    }
+
     /// Sends exposure notices to chosen contacts of an open case (health officials; audited).
     /// Tracing runs again, so that each notice names the exposure that makes the person a
     /// contact now; a chosen person who is not a contact is refused. A person who has this case's
@@ -687,6 +699,80 @@ impl App {
             StoreError::NotFound => not_found(),
             other => other.into(),
         })
+    }
+}
+
+/// The longest space name.
+const MAX_SPACE_NAME: usize = 100;
+
+impl App {
+    /// An agency's spaces (its admins).
+    pub async fn spaces(&self, actor: &Actor, agency: AgencyId) -> Result<Vec<SpaceRecord>, AppError> {
+        actor.require_agency_admin(agency)?;
+        Ok(self.store.spaces_of(agency).await?)
+    }
+
+    fn space_name(name: &str) -> Result<String, AppError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_SPACE_NAME {
+            return Err(AppError::invalid("invalid_space_name", "a space's name has 1 to 100 characters"));
+        }
+        Ok(name.to_owned())
+    }
+
+    fn space_error(e: StoreError) -> AppError {
+        match e {
+            StoreError::Conflict(_) => AppError::conflict("space_name_taken", "the agency has a space by that name"),
+            StoreError::NotFound => {
+                AppError::not_found("space_not_found", "no such space, or a checkpoint that is not the agency's")
+            }
+            other => other.into(),
+        }
+    }
+
+    /// Groups checkpoints of an agency into a space, which tracing counts as one place (its
+    /// admins; audited). A checkpoint in another space moves to this one.
+    pub async fn create_space(
+        &self,
+        actor: &Actor,
+        agency: AgencyId,
+        name: &str,
+        checkpoints: &[CheckpointId],
+    ) -> Result<SpaceId, AppError> {
+        actor.require_agency_admin(agency)?;
+        let name = Self::space_name(name)?;
+        let mut audit = self.audit(Some(actor), &actor.meta, "space_created", "agency");
+        audit.target_id = Some(agency.to_string());
+        audit.details = json!({ "name": name, "checkpoints": checkpoints });
+        let id =
+            self.store.create_space(agency, &name, checkpoints, self.now(), audit).await.map_err(Self::space_error)?;
+        Ok(id)
+    }
+
+    /// Sets a space's checkpoints (its agency's admins; audited).
+    pub async fn set_space_checkpoints(
+        &self,
+        actor: &Actor,
+        agency: AgencyId,
+        space: SpaceId,
+        checkpoints: &[CheckpointId],
+    ) -> Result<(), AppError> {
+        actor.require_agency_admin(agency)?;
+        let mut audit = self.audit(Some(actor), &actor.meta, "space_changed", "space");
+        audit.target_id = Some(space.to_string());
+        audit.details = json!({ "agency_id": agency, "checkpoints": checkpoints });
+        self.store.set_space_checkpoints(agency, space, checkpoints, audit).await.map_err(Self::space_error)?;
+        Ok(())
+    }
+
+    /// Deletes a space; its checkpoints become places of their own (its agency's admins; audited).
+    pub async fn delete_space(&self, actor: &Actor, agency: AgencyId, space: SpaceId) -> Result<(), AppError> {
+        actor.require_agency_admin(agency)?;
+        let mut audit = self.audit(Some(actor), &actor.meta, "space_deleted", "space");
+        audit.target_id = Some(space.to_string());
+        audit.details = json!({ "agency_id": agency });
+        self.store.delete_space(agency, space, audit).await.map_err(Self::space_error)?;
+        Ok(())
     }
 }
 

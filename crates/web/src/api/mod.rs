@@ -11,6 +11,7 @@ pub(crate) mod health;
 pub(crate) mod orgs;
 pub(crate) mod printables;
 pub(crate) mod stats;
+pub(crate) mod tracing;
 pub(crate) mod walk_ins;
 
 use axum::Router;
@@ -75,6 +76,9 @@ impl Modify for Security {
         dependants::card, stats::agency_day, stats::work_start, stats::set_work_start,
         stats::agency_day_xlsx, stats::agency_day_csv, stats::agency_day_pdf, stats::province, stats::idle_checkpoints,
         stats::province_hours, stats::agency_range, stats::unit_range, stats::province_xlsx, stats::province_csv,
+        tracing::open_case, tracing::list_cases, tracing::get_case, tracing::update_case, tracing::contacts,
+        tracing::contacts_csv, tracing::contacts_xlsx, tracing::graph, tracing::send_notices, tracing::my_notices,
+        tracing::read_notice, tracing::list_spaces, tracing::create_space, tracing::set_space, tracing::delete_space,
     ),
     components(schemas(crate::error::ErrorBody, Created)),
     tags(
@@ -85,6 +89,7 @@ impl Modify for Security {
         (name = "checkins", description = "Passes, venue codes, check-ins, checker scans, cards, visits, public keys"),
         (name = "health", description = "Health declarations, health status and the status rule table"),
         (name = "statistics", description = "Agency statistics: staff check-in, visitors, declaration coverage, scans per hour"),
+        (name = "tracing", description = "Tracing cases, F1/F2 contacts, exports and exposure notices: health officials only, through a case, audited"),
         (name = "reference", description = "Reference data: administrative units"),
     )
 )]
@@ -167,6 +172,17 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dependants/{id}", get(dependants::get_one))
         .route("/dependants/{id}/declarations", get(dependants::declarations).post(dependants::declare))
         .route("/dependants/{id}/card.pdf", post(dependants::card))
+        .route("/cases", get(tracing::list_cases).post(tracing::open_case))
+        .route("/cases/{id}", get(tracing::get_case).patch(tracing::update_case))
+        .route("/cases/{id}/contacts", get(tracing::contacts))
+        .route("/cases/{id}/contacts.csv", get(tracing::contacts_csv))
+        .route("/cases/{id}/contacts.xlsx", get(tracing::contacts_xlsx))
+        .route("/cases/{id}/graph.svg", get(tracing::graph))
+        .route("/cases/{id}/notices", post(tracing::send_notices))
+        .route("/notices", get(tracing::my_notices))
+        .route("/notices/{id}/read", post(tracing::read_notice))
+        .route("/agencies/{id}/spaces", get(tracing::list_spaces).post(tracing::create_space))
+        .route("/agencies/{id}/spaces/{space}", put(tracing::set_space).delete(tracing::delete_space))
         .fallback(not_found);
     Router::new().nest("/api/v1", v1).route("/.well-known/vaora-keys.json", get(checkins::keys)).route(
         "/api/openapi.json",

@@ -362,7 +362,7 @@ async fn export_day(
     Ok((day, Texts::new(Lang::of(headers)), agency))
 }
 
-fn attachment(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
+pub(crate) fn attachment(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, mime.to_owned()),
