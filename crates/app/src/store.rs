@@ -1346,20 +1346,41 @@ pub trait TracingStore: Send + Sync {
     async fn tracing_flags(&self, at: Timestamp) -> StoreResult<TracingFlags>;
 }
 
-/// The index ranges that answer [`TracingStore::trace_visits_at`]: one `(checkpoint, from, to)`
-/// per checkpoint and run of spans, meaning the visits there with `started_at` in
-/// `[from - reach_ms, to]` and `ended_at >= from`, where `reach_ms` is the longest a visit can
-/// last. Spans whose ranges would overlap are read once: the ranges may then return visits between
-/// two spans, which the tracer ignores.
-pub fn checkpoint_ranges(spans: &[PlaceSpan], reach_ms: i64) -> Vec<(CheckpointId, i64, i64)> {
+/// A range of visits at one checkpoint that answers part of [`TracingStore::trace_visits_at`]:
+/// the visits with `started_at` in `[lowest_start, to]` and `ended_at >= from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitRange {
+    /// Where.
+    pub checkpoint: CheckpointId,
+    /// `from` less the longest visit the checkpoint has had.
+    pub lowest_start: i64,
+    /// From.
+    pub from: i64,
+    /// To.
+    pub to: i64,
+}
+
+/// The index ranges that answer [`TracingStore::trace_visits_at`], given the longest visit each
+/// checkpoint has had (`None`: it has had none, so there is nothing to read). Spans at one
+/// checkpoint whose reads would overlap are read once: a range may then bring visits between two
+/// spans, which the tracer ignores.
+pub fn checkpoint_ranges(spans: &[PlaceSpan], mut reach: impl FnMut(CheckpointId) -> Option<i64>) -> Vec<VisitRange> {
     let mut all: Vec<(CheckpointId, i64, i64)> =
         spans.iter().flat_map(|s| s.checkpoints.iter().map(move |c| (*c, s.from, s.to))).collect();
     all.sort_unstable();
-    let mut out: Vec<(CheckpointId, i64, i64)> = Vec::with_capacity(all.len());
-    for (c, from, to) in all {
+    let mut out: Vec<VisitRange> = Vec::with_capacity(all.len());
+    let mut current: Option<(CheckpointId, Option<i64>)> = None;
+    for (checkpoint, from, to) in all {
+        let reach = match current {
+            Some((c, r)) if c == checkpoint => r,
+            _ => reach(checkpoint),
+        };
+        current = Some((checkpoint, reach));
+        let Some(reach) = reach else { continue };
+        let lowest_start = from.saturating_sub(reach);
         match out.last_mut() {
-            Some((lc, _, lto)) if *lc == c && from.saturating_sub(reach_ms) <= *lto => *lto = (*lto).max(to),
-            _ => out.push((c, from, to)),
+            Some(last) if last.checkpoint == checkpoint && lowest_start <= last.to => last.to = last.to.max(to),
+            _ => out.push(VisitRange { checkpoint, lowest_start, from, to }),
         }
     }
     out
@@ -1388,19 +1409,28 @@ mod tests {
         PlaceSpan { checkpoints: checkpoints.iter().map(|c| CheckpointId(*c)).collect(), from, to }
     }
 
+    fn range(c: i64, lowest_start: i64, from: i64, to: i64) -> VisitRange {
+        VisitRange { checkpoint: CheckpointId(c), lowest_start, from, to }
+    }
+
     #[test]
     fn ranges_merge_per_checkpoint_when_their_reads_overlap() {
         let spans = [span(&[1, 2], 100, 110), span(&[1], 150, 160), span(&[1], 300, 310), span(&[2], 105, 120)];
+        let reach = |c: CheckpointId| Some(if c.0 == 1 { 50 } else { 5 });
         assert_eq!(
-            checkpoint_ranges(&spans, 50),
-            vec![(CheckpointId(1), 100, 160), (CheckpointId(1), 300, 310), (CheckpointId(2), 100, 120),]
+            checkpoint_ranges(&spans, reach),
+            vec![range(1, 50, 100, 160), range(1, 250, 300, 310), range(2, 95, 100, 120)]
         );
         // With no reach, only overlapping or touching spans merge.
+        let none = |_: CheckpointId| Some(0);
         assert_eq!(
-            checkpoint_ranges(&spans[..2], 0),
-            vec![(CheckpointId(1), 100, 110), (CheckpointId(1), 150, 160), (CheckpointId(2), 100, 110)]
+            checkpoint_ranges(&spans[..2], none),
+            vec![range(1, 100, 100, 110), range(1, 150, 150, 160), range(2, 100, 100, 110)]
         );
-        assert_eq!(checkpoint_ranges(&[span(&[1], 0, 10), span(&[1], 10, 20)], 0), vec![(CheckpointId(1), 0, 20)]);
+        assert_eq!(checkpoint_ranges(&[span(&[1], 0, 10), span(&[1], 10, 20)], none), vec![range(1, 0, 0, 20)]);
+        // A checkpoint that has had no visit is not read.
+        let only_two = |c: CheckpointId| (c.0 == 2).then_some(5);
+        assert_eq!(checkpoint_ranges(&spans, only_two), vec![range(2, 95, 100, 120)]);
     }
 
     #[test]

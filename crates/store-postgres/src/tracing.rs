@@ -260,20 +260,33 @@ impl TracingStore for PostgresStore {
     }
 
     async fn trace_visits_at(&self, spans: &[PlaceSpan]) -> StoreResult<Vec<Visit>> {
-        let ranges = checkpoint_ranges(spans, MAX_SPAN_MS);
-        let checkpoints: Vec<i64> = ranges.iter().map(|r| r.0.0).collect();
-        let froms: Vec<i64> = ranges.iter().map(|r| r.1).collect();
-        let tos: Vec<i64> = ranges.iter().map(|r| r.2).collect();
+        let mut wanted: Vec<i64> = spans.iter().flat_map(|s| s.checkpoints.iter().map(|c| c.0)).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let reaches: std::collections::HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
+            "SELECT checkpoint_id, max_ms FROM checkpoint_reach WHERE checkpoint_id = ANY($1)",
+        )
+        .bind(wanted)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .into_iter()
+        .collect();
+        let ranges = checkpoint_ranges(spans, |c| reaches.get(&c.0).copied());
+        let checkpoints: Vec<i64> = ranges.iter().map(|r| r.checkpoint.0).collect();
+        let lowest: Vec<i64> = ranges.iter().map(|r| r.lowest_start).collect();
+        let froms: Vec<i64> = ranges.iter().map(|r| r.from).collect();
+        let tos: Vec<i64> = ranges.iter().map(|r| r.to).collect();
         let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT v.id, v.user_id, v.checkpoint_id, v.started_at, v.ended_at
-             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS s (checkpoint_id, f, t)
-             JOIN visits v ON v.checkpoint_id = s.checkpoint_id AND v.started_at >= s.f - $4
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS s (checkpoint_id, lo, f, t)
+             JOIN visits v ON v.checkpoint_id = s.checkpoint_id AND v.started_at >= s.lo
                           AND v.started_at <= s.t AND v.ended_at >= s.f",
         )
         .bind(checkpoints)
+        .bind(lowest)
         .bind(froms)
         .bind(tos)
-        .bind(MAX_SPAN_MS)
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;

@@ -265,18 +265,32 @@ impl TracingStore for SqliteStore {
     }
 
     async fn trace_visits_at(&self, spans: &[PlaceSpan]) -> StoreResult<Vec<Visit>> {
-        let ranges = checkpoint_ranges(spans, MAX_SPAN_MS);
+        let spans = spans.to_vec();
         self.reader
             .run(move |conn| {
+                let mut reach_of =
+                    conn.prepare_cached("SELECT max_ms FROM checkpoint_reach WHERE checkpoint_id = ?1")?;
+                let mut failed = None;
+                let ranges = checkpoint_ranges(&spans, |c| match reach_of.query_row([c.0], |r| r.get(0)) {
+                    Ok(reach) => Some(reach),
+                    Err(rusqlite::Error::QueryReturnedNoRows) => None,
+                    Err(e) => {
+                        failed = Some(e);
+                        None
+                    }
+                });
+                if let Some(e) = failed {
+                    return Err(e);
+                }
                 let mut q = conn.prepare_cached(
                     "SELECT id, user_id, checkpoint_id, started_at, ended_at FROM visits
-                     WHERE checkpoint_id = ?1 AND started_at >= ?2 - ?4 AND started_at <= ?3 AND ended_at >= ?2",
+                     WHERE checkpoint_id = ?1 AND started_at >= ?2 AND started_at <= ?4 AND ended_at >= ?3",
                 )?;
                 let mut out = Vec::new();
-                for (checkpoint, from, to) in ranges {
-                    let mut rows = q.query((checkpoint.0, from, to, MAX_SPAN_MS))?;
-                    while let Some(r) = rows.next()? {
-                        out.push(visit_of(r)?);
+                for r in ranges {
+                    let mut rows = q.query((r.checkpoint.0, r.lowest_start, r.from, r.to))?;
+                    while let Some(row) = rows.next()? {
+                        out.push(visit_of(row)?);
                     }
                 }
                 Ok(out)

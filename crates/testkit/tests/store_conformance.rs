@@ -2643,6 +2643,16 @@ mod tracing {
             let got = s.trace_visits_at(&[at(vec![gate], -40 * HOUR, -35 * HOUR)]).await.unwrap();
             assert!(got.is_empty(), "{got:?}");
             assert!(s.trace_visits_at(&[]).await.unwrap().is_empty());
+
+            // A visit extended by a rescan reaches further back than any visit made there before.
+            let lobby = checkpoint(s, a, "Sảnh").await;
+            let giang = user(s, "6", "Vũ Thị Giang").await;
+            let v_giang = visit_of(s, scan("g1", lobby, entry, giang, t(0))).await; // [0, 1 h]
+            record(s, scan("g2", lobby, entry, giang, t(55 * MIN))).await; // extends it to 1 h 55 min
+            let got = s.trace_visits_at(&[at(vec![lobby], 110 * MIN, 110 * MIN)]).await.unwrap();
+            assert_eq!(ids(got), [v_giang]);
+            let none = checkpoint(s, a, "Kho").await;
+            assert!(s.trace_visits_at(&[at(vec![none], 0, DAY)]).await.unwrap().is_empty(), "no visit there ever");
         }
 
         pub async fn contacts_and_places_are_named_for_tracing(db: TestDb) {
