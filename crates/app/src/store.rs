@@ -840,6 +840,7 @@ pub trait Store:
     + DependantStore
     + StatsStore
     + TracingStore
+    + BenchStore
     + std::fmt::Debug
     + Send
     + Sync
@@ -1441,4 +1442,28 @@ mod tests {
         assert_eq!(spaces[0].checkpoints, vec![CheckpointId(3), CheckpointId(4)]);
         assert!(spaces[1].checkpoints.is_empty());
     }
+}
+
+/// A synthetic visit for `vaora bench tracing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BenchVisit {
+    /// Whose.
+    pub user: UserId,
+    /// Where.
+    pub checkpoint: CheckpointId,
+    /// From.
+    pub start: i64,
+    /// Until.
+    pub end: i64,
+}
+
+/// Synthetic rows for `vaora bench tracing`, written straight to the tables without scans or
+/// audit entries: a benchmark of tracing's reads needs tens of millions of visits, far faster than
+/// scans make them. Nothing else calls these.
+#[async_trait]
+pub trait BenchStore: Send + Sync {
+    /// Adds `n` synthetic walk-in people (named `Người thử <i>`, no identifiers); their ids, in order.
+    async fn bench_people(&self, n: usize, at: Timestamp) -> StoreResult<Vec<UserId>>;
+    /// Adds ended visits (their people and checkpoints exist).
+    async fn bench_visits(&self, visits: &[BenchVisit]) -> StoreResult<()>;
 }

@@ -473,39 +473,9 @@ impl App {
         self.case_view(&record).await
     }
 
-    /// Runs the tracer for a case against the store; returns the case's stays (clipped to the
-    /// window) and the contacts.
+    /// Runs the tracer for a case against the store.
     async fn run_trace(&self, c: &CaseRecord) -> Result<(Vec<Visit>, Vec<Contact>), AppError> {
-        let places = Places::new(self.store.space_pairs().await?);
-        let mut tracer = Tracer::new(c.user_id, c.window_from.millis(), c.window_to.millis(), c.params, places)
-            .map_err(|e| AppError::invalid("trace_settings_invalid", e.to_string()))?;
-        let mut stays: Option<Vec<Visit>> = None;
-        loop {
-            match tracer.need() {
-                Need::VisitsOf(people) => {
-                    let visits = self.store.trace_visits_of(&people).await?;
-                    if stays.is_none() {
-                        stays = Some(visits.clone());
-                    }
-                    tracer.give_visits_of(&visits);
-                }
-                Need::VisitsAt(spans) => {
-                    let visits = self.store.trace_visits_at(&spans).await?;
-                    tracer.give_visits_at(&visits);
-                }
-                Need::Done => break,
-            }
-        }
-        let (from, to) = (c.window_from.millis(), c.window_to.millis());
-        let mut stays: Vec<Visit> = stays
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|v| v.user == c.user_id && v.start <= to && v.end >= from)
-            .map(|v| Visit { start: v.start.max(from), end: v.end.min(to), ..v })
-            .collect();
-        stays.sort_by_key(|v| (v.start, v.id));
-        stays.dedup_by_key(|v| v.id);
-        Ok((stays, tracer.contacts()))
+        find_contacts(self.store.as_ref(), c.user_id, c.window_from, c.window_to, c.params).await
     }
 
     /// Finds a case's contacts (health officials; audited with the case's id and how many were
@@ -700,6 +670,48 @@ impl App {
             other => other.into(),
         })
     }
+}
+
+/// Runs the tracer for `user` over `[from, to]` against a store: the person's stays in the window
+/// (clipped to it, by start) and their contacts. No access check and no audit: the use cases call
+/// it through a case, and `vaora bench tracing` to time it.
+pub async fn find_contacts(
+    store: &dyn crate::Store,
+    user: UserId,
+    from: Timestamp,
+    to: Timestamp,
+    params: TraceParams,
+) -> Result<(Vec<Visit>, Vec<Contact>), AppError> {
+    let places = Places::new(store.space_pairs().await?);
+    let mut tracer = Tracer::new(user, from.millis(), to.millis(), params, places)
+        .map_err(|e| AppError::invalid("trace_settings_invalid", e.to_string()))?;
+    let mut stays: Option<Vec<Visit>> = None;
+    loop {
+        match tracer.need() {
+            Need::VisitsOf(people) => {
+                let visits = store.trace_visits_of(&people).await?;
+                if stays.is_none() {
+                    stays = Some(visits.clone());
+                }
+                tracer.give_visits_of(&visits);
+            }
+            Need::VisitsAt(spans) => {
+                let visits = store.trace_visits_at(&spans).await?;
+                tracer.give_visits_at(&visits);
+            }
+            Need::Done => break,
+        }
+    }
+    let (from, to) = (from.millis(), to.millis());
+    let mut stays: Vec<Visit> = stays
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| v.user == user && v.start <= to && v.end >= from)
+        .map(|v| Visit { start: v.start.max(from), end: v.end.min(to), ..v })
+        .collect();
+    stays.sort_by_key(|v| (v.start, v.id));
+    stays.dedup_by_key(|v| v.id);
+    Ok((stays, tracer.contacts()))
 }
 
 /// The longest space name.

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_stats;
+mod bench_tracing;
 mod config;
 
 use std::io::Read as _;
@@ -119,6 +120,17 @@ enum BenchCommand {
         /// loading one.
         #[arg(long)]
         reuse: bool,
+    },
+    /// Loads synthetic visits (people with daily routines at workplaces and venues over 14 days)
+    /// into an empty database and times F1 and F1+F2 tracing for random cases; the last line
+    /// printed is JSON.
+    Tracing {
+        /// Visits to load.
+        #[arg(long, default_value_t = 10_000_000)]
+        visits: u64,
+        /// Random cases to trace.
+        #[arg(long, default_value_t = 50)]
+        cases: usize,
     },
 }
 
@@ -417,6 +429,23 @@ async fn run(cli: Cli) -> Result<(), String> {
             eprintln!(
                 "agency day p95 {:.1} ms, province 30-day ranking p95 {:.1} ms; {} visits over {} days, loaded in {:.0} s",
                 report.agency_day_ms, report.province_range_ms, report.visits, report.days, report.load_s
+            );
+            println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Tracing { visits, cases } } => {
+            let store = open_store(&cfg.database).await?;
+            let report = bench_tracing::tracing(bench_tracing::TracingBench { visits, cases }, store).await?;
+            eprintln!(
+                "F1 p95 {:.1} ms, F1+F2 p95 {:.1} ms; median {} F1 and {} F2 contacts; {} visits, {} people, {} checkpoints, loaded in {:.0} s",
+                report.f1_p95_ms,
+                report.f1f2_p95_ms,
+                report.f1_contacts_median,
+                report.f2_contacts_median,
+                report.visits,
+                report.people,
+                report.checkpoints,
+                report.load_s
             );
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())

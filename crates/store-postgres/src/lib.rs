@@ -20,6 +20,7 @@ use vaora_domain::org::CheckpointMode;
 use vaora_domain::role::Grant;
 use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, UnitId, UserId};
 
+mod bench;
 mod checkins;
 mod dependants;
 mod health;

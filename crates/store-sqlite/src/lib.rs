@@ -16,6 +16,7 @@ use vaora_domain::org::CheckpointMode;
 use vaora_domain::role::Grant;
 use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, UnitId, UserId};
 
+mod bench;
 mod checkins;
 mod dependants;
 mod health;
@@ -33,6 +34,8 @@ pub struct SqliteStore {
     pub(crate) read: SqlitePool,
     /// Reads of many rows, through rusqlite (see [`reader`]).
     pub(crate) reader: reader::Reader,
+    /// The database file.
+    pub(crate) path: std::path::PathBuf,
     /// Scans go to one writer task that commits whatever has queued up together (group commit).
     pub(crate) scans: tokio::sync::mpsc::Sender<scan_writer::ScanJob>,
 }
@@ -93,7 +96,7 @@ impl SqliteStore {
             .map_err(backend)?;
         let scans = scan_writer::start(opts.get_filename())?;
         let reader = reader::Reader::new(opts.get_filename());
-        Ok(Self { write, read, reader, scans })
+        Ok(Self { write, read, reader, scans, path: opts.get_filename().to_owned() })
     }
 
     /// Applies pending migrations and reports how many the database has applied in all.
