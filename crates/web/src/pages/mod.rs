@@ -10,6 +10,7 @@ mod family;
 mod health;
 mod screens;
 mod stats;
+mod tracing;
 mod walk_ins;
 
 use askama::Template;
@@ -38,6 +39,8 @@ pub struct Nav {
     pub checker: bool,
     /// Administers the province.
     pub province_admin: bool,
+    /// A health official (traces cases).
+    pub health: bool,
     /// Where the language links come back to.
     pub path: String,
     /// The prefix of asset URLs.
@@ -77,6 +80,7 @@ impl FromRequestParts<AppState> for PageCtx {
             signed_in: actor.is_some(),
             admin: actor.as_ref().is_some_and(|a| a.is_province_admin() || !a.administered_agencies().is_empty()),
             province_admin: actor.as_ref().is_some_and(Actor::is_province_admin),
+            health: actor.as_ref().is_some_and(Actor::is_health_official),
             checker: actor.as_ref().is_some_and(|a| {
                 a.grants.iter().any(|g| matches!(g, Grant::Checker { .. } | Grant::AgencyAdmin { .. }))
             }),
@@ -227,5 +231,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/declarations", get(health::declarations))
         .route("/admin/rules", get(health::rules).post(health::change_rules))
         .route("/admin/stats", get(stats::province))
+        .route("/cases", get(tracing::list).post(tracing::open))
+        .route("/cases/{id}", get(tracing::show).post(tracing::change))
+        .route("/cases/{id}/notices", post(tracing::notify))
+        .route("/notices", get(tracing::notices))
+        .route("/notices/{id}/read", post(tracing::read))
         .route("/checkpoints/{id}/edit", get(agency::edit_checkpoint_form).post(agency::edit_checkpoint))
 }
