@@ -1466,4 +1466,6 @@ pub trait BenchStore: Send + Sync {
     async fn bench_people(&self, n: usize, at: Timestamp) -> StoreResult<Vec<UserId>>;
     /// Adds ended visits (their people and checkpoints exist).
     async fn bench_visits(&self, visits: &[BenchVisit]) -> StoreResult<()>;
+    /// Gathers the planner's statistics after a load, as PostgreSQL's autovacuum would (`ANALYZE`).
+    async fn bench_analyze(&self) -> StoreResult<()>;
 }

@@ -11,6 +11,9 @@
 //! venues. Visits go straight into the tables (`BenchStore`), not through scans: tracing reads
 //! visits, and scans would take hours to make this many.
 //!
+//! After loading, the planner's statistics are gathered (`ANALYZE`), as PostgreSQL's autovacuum
+//! would in production.
+//!
 //! A case is a random person with a window of three and a half days in the second week; F1 is
 //! traced at depth 1 and F1+F2 at depth 2, with the default buffer (15 minutes) and no minimum
 //! overlap, through the same code as a health official's trace.
@@ -213,6 +216,8 @@ pub async fn tracing(b: TracingBench, store: Arc<dyn vaora_app::Store>) -> Resul
     }
     loaded += batch.len() as u64;
     store.bench_visits(&batch).await.map_err(|e| e.to_string())?;
+    // As autovacuum would after a load this size (this machine's PostgreSQL runs without it).
+    store.bench_analyze().await.map_err(|e| e.to_string())?;
     let load_s = started.elapsed().as_secs_f64();
 
     eprintln!("tracing {} random cases…", b.cases);

@@ -41,4 +41,9 @@ impl BenchStore for PostgresStore {
         copy.finish().await.map_err(backend)?;
         Ok(())
     }
+
+    async fn bench_analyze(&self) -> StoreResult<()> {
+        sqlx::query("ANALYZE").execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
 }

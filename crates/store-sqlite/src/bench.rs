@@ -72,4 +72,8 @@ impl BenchStore for SqliteStore {
         })
         .await
     }
+
+    async fn bench_analyze(&self) -> StoreResult<()> {
+        self.bench_write(|conn| conn.execute_batch("ANALYZE")).await
+    }
 }
