@@ -1464,8 +1464,11 @@ pub struct BenchVisit {
 pub trait BenchStore: Send + Sync {
     /// Adds `n` synthetic walk-in people (named `Người thử <i>`, no identifiers); their ids, in order.
     async fn bench_people(&self, n: usize, at: Timestamp) -> StoreResult<Vec<UserId>>;
+    /// The synthetic people an earlier load added, in order.
+    async fn bench_loaded_people(&self) -> StoreResult<Vec<UserId>>;
     /// Adds ended visits (their people and checkpoints exist).
     async fn bench_visits(&self, visits: &[BenchVisit]) -> StoreResult<()>;
-    /// Gathers the planner's statistics after a load, as PostgreSQL's autovacuum would (`ANALYZE`).
+    /// After a load, does what PostgreSQL's autovacuum would: gathers the planner's statistics
+    /// (`ANALYZE`) and, on PostgreSQL, marks the pages visible (`VACUUM`).
     async fn bench_analyze(&self) -> StoreResult<()>;
 }

@@ -697,7 +697,14 @@ pub async fn find_contacts(
             }
             Need::VisitsAt(spans) => {
                 let visits = store.trace_visits_at(&spans).await?;
-                tracer.give_visits_at(&visits);
+                // An F2 step gives the tracer hundreds of thousands of visits: not on a thread that
+                // serves requests.
+                tracer = tokio::task::spawn_blocking(move || {
+                    tracer.give_visits_at(&visits);
+                    tracer
+                })
+                .await
+                .map_err(AppError::internal)?;
             }
             Need::Done => break,
         }

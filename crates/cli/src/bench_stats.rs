@@ -106,16 +106,22 @@ fn plan(agencies: usize, rng: &mut StdRng) -> Vec<Planned> {
 /// people are all synthetic).
 const BENCH_KEY: [u8; 32] = [0x5a; 32];
 
-/// Runs the benchmark; progress goes to stderr.
-pub async fn stats(b: StatsBench, store: Arc<dyn vaora_app::Store>) -> Result<StatsReport, String> {
+/// A fresh load needs an empty database, `--reuse` one an earlier run loaded.
+pub(crate) async fn check_database(store: &dyn vaora_app::Store, reuse: bool) -> Result<(), String> {
     let empty = store.is_empty().await.map_err(|e| e.to_string())?;
-    if empty == b.reuse {
-        return Err(if b.reuse {
+    if empty == reuse {
+        return Err(if reuse {
             "--reuse needs a database loaded by an earlier run".into()
         } else {
             "the benchmark needs an empty database (or --reuse to time an earlier load)".into()
         });
     }
+    Ok(())
+}
+
+/// Runs the benchmark; progress goes to stderr.
+pub async fn stats(b: StatsBench, store: Arc<dyn vaora_app::Store>) -> Result<StatsReport, String> {
+    crate::bench_stats::check_database(store.as_ref(), b.reuse).await?;
     let started = Instant::now();
     // Thirty days must stay within the retention period.
     let settings = Settings { retention_days: 35, ..Settings::default() };

@@ -12,7 +12,9 @@
 //! visits, and scans would take hours to make this many.
 //!
 //! After loading, the planner's statistics are gathered (`ANALYZE`), as PostgreSQL's autovacuum
-//! would in production.
+//! would in production. Loading ten million visits takes minutes; `--reuse` times a database an
+//! earlier run loaded the same day (with the same `--visits`): the same seed draws the same
+//! routines and cases, and only the inserts are skipped.
 //!
 //! A case is a random person with a window of three and a half days in the second week; F1 is
 //! traced at depth 1 and F1+F2 at depth 2, with the default buffer (15 minutes) and no minimum
@@ -41,6 +43,8 @@ pub struct TracingBench {
     pub visits: u64,
     /// Random cases to trace.
     pub cases: usize,
+    /// Time an earlier load of the same database instead of loading.
+    pub reuse: bool,
 }
 
 /// The figures.
@@ -134,26 +138,14 @@ fn day_of(
     out
 }
 
-/// Loads the data and times random cases.
-pub async fn tracing(b: TracingBench, store: Arc<dyn vaora_app::Store>) -> Result<TracingReport, String> {
-    if !store.is_empty().await.map_err(|e| e.to_string())? {
-        return Err("the benchmark needs an empty database".into());
-    }
-    let started = Instant::now();
-    let app = App::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        Secrets::from_master_key([0x5b; 32]),
-        PasswordHashing::insecure_fast(),
-        Settings::default(),
-    );
-    let meta = RequestMeta { ip: Some("127.0.0.1".into()), user_agent: "vaora bench".into() };
-    let mut rng = StdRng::seed_from_u64(2021);
-    let people = usize::try_from((b.visits / VISITS_PER_PERSON).max(10)).map_err(|e| e.to_string())?;
-    let checkpoints = usize::try_from((b.visits / VISITS_PER_CHECKPOINT).max(10)).map_err(|e| e.to_string())?;
-    let workplaces = checkpoints * 7 / 10;
-    let venues = checkpoints - workplaces;
-
+/// Makes the checkpoints (ten per agency) and the people of a fresh load.
+async fn load_people(
+    app: &App,
+    store: &dyn vaora_app::Store,
+    meta: RequestMeta,
+    checkpoints: usize,
+    people: usize,
+) -> Result<(Vec<CheckpointId>, Vec<UserId>), String> {
     let admin_id = app.create_first_province_admin(person(0)).await.map_err(|e| e.message)?;
     let admin = Actor { user_id: admin_id, session_id: SessionId(0), grants: vec![Grant::ProvinceAdmin], meta };
     eprintln!("creating {checkpoints} checkpoints…");
@@ -184,8 +176,42 @@ pub async fn tracing(b: TracingBench, store: Arc<dyn vaora_app::Store>) -> Resul
         }
     }
     eprintln!("creating {people} people…");
+    let users: Vec<UserId> = store.bench_people(people, app.now()).await.map_err(|e| e.to_string())?;
+    Ok((ids, users))
+}
+
+/// Loads the data and times random cases.
+pub async fn tracing(b: TracingBench, store: Arc<dyn vaora_app::Store>) -> Result<TracingReport, String> {
+    crate::bench_stats::check_database(store.as_ref(), b.reuse).await?;
+    let started = Instant::now();
+    let app = App::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        Secrets::from_master_key([0x5b; 32]),
+        PasswordHashing::insecure_fast(),
+        Settings::default(),
+    );
+    let meta = RequestMeta { ip: Some("127.0.0.1".into()), user_agent: "vaora bench".into() };
+    let mut rng = StdRng::seed_from_u64(2021);
+    let people = usize::try_from((b.visits / VISITS_PER_PERSON).max(10)).map_err(|e| e.to_string())?;
+    let checkpoints = usize::try_from((b.visits / VISITS_PER_CHECKPOINT).max(10)).map_err(|e| e.to_string())?;
+    let workplaces = checkpoints * 7 / 10;
+    let venues = checkpoints - workplaces;
+
+    let (ids, users) = if b.reuse {
+        let users = store.bench_loaded_people().await.map_err(|e| e.to_string())?;
+        if users.len() != people {
+            return Err(format!(
+                "the earlier load has {} people, not the {people} of --visits {}",
+                users.len(),
+                b.visits
+            ));
+        }
+        (Vec::new(), users)
+    } else {
+        load_people(&app, store.as_ref(), meta, checkpoints, people).await?
+    };
     let now = app.now();
-    let users: Vec<UserId> = store.bench_people(people, now).await.map_err(|e| e.to_string())?;
     let routines: Vec<Routine> = (0..people)
         .map(|_| Routine {
             work: rng.gen_range(0..workplaces),
@@ -193,7 +219,8 @@ pub async fn tracing(b: TracingBench, store: Arc<dyn vaora_app::Store>) -> Resul
         })
         .collect();
 
-    eprintln!("loading about {} visits over {DAYS} days…", b.visits);
+    let doing = if b.reuse { "replaying the draws of" } else { "loading" };
+    eprintln!("{doing} about {} visits over {DAYS} days…", b.visits);
     let today = now.vietnam_date();
     let mut loaded = 0u64;
     let mut batch: Vec<BenchVisit> = Vec::with_capacity(200_000);
@@ -202,7 +229,11 @@ pub async fn tracing(b: TracingBench, store: Arc<dyn vaora_app::Store>) -> Resul
         let midnight = vaora_app::stats::day_start(date).millis();
         for (p, r) in routines.iter().enumerate() {
             for (cp, start, end) in day_of(&mut rng, r, workplaces, venues, d, midnight) {
-                batch.push(BenchVisit { user: users[p], checkpoint: ids[cp], start, end });
+                // A reused load only replays the draws, so that the cases are the same.
+                if !b.reuse {
+                    batch.push(BenchVisit { user: users[p], checkpoint: ids[cp], start, end });
+                }
+                loaded += u64::from(b.reuse);
             }
             if batch.len() >= 100_000 {
                 loaded += batch.len() as u64;
@@ -214,10 +245,12 @@ pub async fn tracing(b: TracingBench, store: Arc<dyn vaora_app::Store>) -> Resul
             }
         }
     }
-    loaded += batch.len() as u64;
-    store.bench_visits(&batch).await.map_err(|e| e.to_string())?;
-    // As autovacuum would after a load this size (this machine's PostgreSQL runs without it).
-    store.bench_analyze().await.map_err(|e| e.to_string())?;
+    if !b.reuse {
+        loaded += batch.len() as u64;
+        store.bench_visits(&batch).await.map_err(|e| e.to_string())?;
+        // As autovacuum would after a load this size (this machine's PostgreSQL runs without it).
+        store.bench_analyze().await.map_err(|e| e.to_string())?;
+    }
     let load_s = started.elapsed().as_secs_f64();
 
     eprintln!("tracing {} random cases…", b.cases);

@@ -131,6 +131,10 @@ enum BenchCommand {
         /// Random cases to trace.
         #[arg(long, default_value_t = 50)]
         cases: usize,
+        /// Time a database loaded by an earlier run the same day (same --visits) instead of
+        /// loading one.
+        #[arg(long)]
+        reuse: bool,
     },
 }
 
@@ -433,9 +437,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Bench { command: BenchCommand::Tracing { visits, cases } } => {
+        Command::Bench { command: BenchCommand::Tracing { visits, cases, reuse } } => {
             let store = open_store(&cfg.database).await?;
-            let report = bench_tracing::tracing(bench_tracing::TracingBench { visits, cases }, store).await?;
+            let report = bench_tracing::tracing(bench_tracing::TracingBench { visits, cases, reuse }, store).await?;
             eprintln!(
                 "F1 p95 {:.1} ms, F1+F2 p95 {:.1} ms; median {} F1 and {} F2 contacts; {} visits, {} people, {} checkpoints, loaded in {:.0} s",
                 report.f1_p95_ms,

@@ -17,8 +17,9 @@
 //! wherever visits are kept and hands them back. Spans it asks for at one place are merged first,
 //! so that a whole workplace of F1s costs a few index scans, not one per stay.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CheckpointId, SpaceId, UserId};
@@ -286,6 +287,20 @@ pub enum Need {
     Done,
 }
 
+/// From how many visits at one step tracing shares the work out between two threads.
+const PARALLEL_VISITS: usize = 20_000;
+
+/// Exposures found at one degree, by person.
+type Found = FxHashMap<UserId, Vec<Exposure>>;
+
+/// The stays traced from at one place, sorted by start, and the longest of them (so that a visit
+/// there is compared only with stays that could reach it).
+#[derive(Debug, Clone, Default)]
+struct PlaceSources {
+    list: Vec<Source>,
+    longest: i64,
+}
+
 /// A stay of a person traced from, clipped and widened.
 #[derive(Debug, Clone, Copy)]
 struct Source {
@@ -312,13 +327,14 @@ pub struct Tracer {
     stage: Stage,
     /// The people traced from at this degree, with when their exposure began.
     frontier: Vec<(UserId, i64)>,
-    /// Everyone found so far, the case at degree 0.
-    known: HashMap<UserId, u8>,
-    /// This degree's stays to trace from, by place, sorted by start.
-    sources: BTreeMap<Place, Vec<Source>>,
-    /// The longest widened stay among them (bounds the search for stays that reach a visit).
-    longest: i64,
+    /// Everyone found so far, the case at degree 0. (User ids come from the store, not from
+    /// whoever asks: a fast hash is safe here, and tracing hashes every visit it reads.)
+    known: FxHashMap<UserId, u8>,
+    /// This degree's stays to trace from, by place.
+    sources: BTreeMap<Place, PlaceSources>,
     contacts: Vec<Contact>,
+    /// From how many visits one step shares its work out between two threads.
+    parallel_from: usize,
 }
 
 impl Tracer {
@@ -334,10 +350,10 @@ impl Tracer {
             degree: 1,
             stage: Stage::Sources,
             frontier: vec![(case, from)],
-            known: HashMap::from([(case, 0)]),
+            known: FxHashMap::from_iter([(case, 0)]),
             sources: BTreeMap::new(),
-            longest: 0,
             contacts: Vec::new(),
+            parallel_from: PARALLEL_VISITS,
         })
     }
 
@@ -362,7 +378,7 @@ impl Tracer {
         for (place, sources) in &self.sources {
             let checkpoints = self.places.checkpoints(*place);
             let mut current: Option<(i64, i64)> = None;
-            for s in sources {
+            for s in &sources.list {
                 current = match current {
                     Some((from, to)) if s.from <= to => Some((from, to.max(s.to))),
                     Some((from, to)) => {
@@ -384,10 +400,9 @@ impl Tracer {
         if self.stage != Stage::Sources {
             return;
         }
-        let exposed: HashMap<UserId, i64> = self.frontier.iter().copied().collect();
-        let mut seen = HashSet::new();
+        let exposed: FxHashMap<UserId, i64> = self.frontier.iter().copied().collect();
+        let mut seen = FxHashSet::default();
         self.sources.clear();
-        self.longest = 0;
         for v in visits {
             let Some(since) = exposed.get(&v.user) else { continue };
             if !seen.insert(v.id) {
@@ -403,39 +418,92 @@ impl Tracer {
                 via: v.user,
                 via_visit: v.id,
             };
-            self.longest = self.longest.max(source.to - source.from);
-            self.sources.entry(self.places.place(v.checkpoint)).or_default().push(source);
+            let here = self.sources.entry(self.places.place(v.checkpoint)).or_default();
+            here.longest = here.longest.max(source.to - source.from);
+            here.list.push(source);
         }
-        for list in self.sources.values_mut() {
-            list.sort_by_key(|s| (s.from, s.to, s.via_visit));
+        for here in self.sources.values_mut() {
+            here.list.sort_by_key(|s| (s.from, s.to, s.via_visit));
         }
         self.stage = if self.sources.is_empty() { Stage::Done } else { Stage::Places };
     }
 
-    /// The visits asked for by [`Need::VisitsAt`]; the same visit given twice counts once.
+    /// The visits asked for by [`Need::VisitsAt`]; the same visit given twice counts once. Visits
+    /// at one checkpoint given one after another cost one look-up of their place. Many visits
+    /// (an F2 step reads hundreds of thousands) are shared out between two threads by person.
     pub fn give_visits_at(&mut self, visits: &[Visit]) {
         if self.stage != Stage::Places {
             return;
         }
-        let mut seen = HashSet::new();
-        let mut found: BTreeMap<UserId, Vec<Exposure>> = BTreeMap::new();
+        let parts: Vec<Found> = if visits.len() < self.parallel_from {
+            vec![self.exposures_in(visits, None)]
+        } else {
+            std::thread::scope(|scope| {
+                let other = std::thread::Builder::new()
+                    .name("vaora-trace".into())
+                    .spawn_scoped(scope, || self.exposures_in(visits, Some(1)));
+                match other {
+                    Ok(other) => {
+                        let mine = self.exposures_in(visits, Some(0));
+                        let theirs = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        vec![mine, theirs]
+                    }
+                    // No thread to be had: one does it all.
+                    Err(_) => vec![self.exposures_in(visits, None)],
+                }
+            })
+        };
+        let mut found: Vec<(UserId, Vec<Exposure>)> = parts.into_iter().flatten().collect();
+        found.sort_unstable_by_key(|(user, _)| *user);
+        self.frontier.clear();
+        for (user, mut exposures) in found {
+            // Found mostly in order already. A visit given twice made the same exposures twice.
+            let key = |e: &Exposure| (e.from, e.to, e.via_visit, e.visit);
+            if !exposures.is_sorted_by_key(key) {
+                exposures.sort_unstable_by_key(key);
+            }
+            exposures.dedup();
+            let Some(exposed_from) = exposures.first().map(|e| e.from) else { continue };
+            self.known.insert(user, self.degree);
+            self.frontier.push((user, exposed_from));
+            self.contacts.push(Contact { user, degree: self.degree, exposed_from, exposures });
+        }
+        self.sources.clear();
+        self.degree += 1;
+        self.stage =
+            if self.frontier.is_empty() || self.degree > self.params.depth { Stage::Done } else { Stage::Sources };
+    }
+
+    /// The exposures in `visits` of people not yet known, by person; with `half`, only those of
+    /// people whose id is even (0) or odd (1).
+    fn exposures_in(&self, visits: &[Visit], half: Option<i64>) -> Found {
+        let mut found = Found::with_capacity_and_hasher(visits.len() / 8, Default::default());
+        let mut at: Option<(CheckpointId, Place, Option<&PlaceSources>)> = None;
         for v in visits {
-            if self.known.contains_key(&v.user) || !seen.insert(v.id) {
+            if half.is_some_and(|h| v.user.0.rem_euclid(2) != h) || self.known.contains_key(&v.user) {
                 continue;
             }
-            let place = self.places.place(v.checkpoint);
-            let Some(sources) = self.sources.get(&place) else { continue };
+            let (place, here) = match at {
+                Some((c, place, here)) if c == v.checkpoint => (place, here),
+                _ => {
+                    let place = self.places.place(v.checkpoint);
+                    let here = self.sources.get(&place);
+                    at = Some((v.checkpoint, place, here));
+                    (place, here)
+                }
+            };
+            let Some(here) = here else { continue };
             // Only stays that start at or before the visit ends, and not so early that even the
-            // longest could not reach it.
-            let first = sources.partition_point(|s| s.from < v.start.saturating_sub(self.longest));
-            let last = sources.partition_point(|s| s.from <= v.end);
-            for s in &sources[first..last.max(first)] {
+            // longest stay at this place could not reach it.
+            let first = here.list.partition_point(|s| s.from < v.start.saturating_sub(here.longest));
+            let last = here.list.partition_point(|s| s.from <= v.end);
+            for s in &here.list[first..last.max(first)] {
                 if s.to < v.start || s.via == v.user {
                     continue;
                 }
                 let (from, to) = (v.start.max(s.from), v.end.min(s.to));
                 if from <= to && to - from >= self.params.min_overlap_ms {
-                    found.entry(v.user).or_default().push(Exposure {
+                    found.entry(v.user).or_insert_with(|| Vec::with_capacity(8)).push(Exposure {
                         from,
                         to,
                         via: s.via,
@@ -447,18 +515,7 @@ impl Tracer {
                 }
             }
         }
-        self.frontier.clear();
-        for (user, mut exposures) in found {
-            exposures.sort();
-            let exposed_from = exposures[0].from;
-            self.known.insert(user, self.degree);
-            self.frontier.push((user, exposed_from));
-            self.contacts.push(Contact { user, degree: self.degree, exposed_from, exposures });
-        }
-        self.sources.clear();
-        self.degree += 1;
-        self.stage =
-            if self.frontier.is_empty() || self.degree > self.params.depth { Stage::Done } else { Stage::Sources };
+        found
     }
 
     /// Whether every contact is found.
@@ -489,7 +546,23 @@ mod tests {
 
     /// Runs a tracer against visits held in memory, as a store would answer it.
     fn trace(visits: &[Visit], case: i64, from: i64, to: i64, params: TraceParams, places: &Places) -> Vec<Contact> {
+        trace_in(visits, case, (from, to), params, places, false)
+    }
+
+    /// As [`trace`]; `parallel`: every step shares its work between two threads, however few
+    /// visits it has.
+    fn trace_in(
+        visits: &[Visit],
+        case: i64,
+        (from, to): (i64, i64),
+        params: TraceParams,
+        places: &Places,
+        parallel: bool,
+    ) -> Vec<Contact> {
         let mut t = Tracer::new(UserId(case), from, to, params, places.clone()).unwrap();
+        if parallel {
+            t.parallel_from = 0;
+        }
         let mut rounds = 0;
         loop {
             match t.need() {
@@ -652,6 +725,7 @@ mod tests {
             min_overlap in prop_oneof![Just(0i64), 0i64..15],
             depth in 1u8..=3,
             spaced in proptest::bool::ANY,
+            parallel in proptest::bool::ANY,
         ) {
             let (from, to) = (window.0.min(window.1) * MIN, window.0.max(window.1) * MIN);
             let params = TraceParams::new(buffer * MIN, min_overlap * MIN, depth).unwrap();
@@ -661,7 +735,7 @@ mod tests {
             } else {
                 Places::default()
             };
-            let got = trace(&visits, case, from, to, params, &places);
+            let got = trace_in(&visits, case, (from, to), params, &places, parallel);
             for c in &got {
                 prop_assert!(c.user != UserId(case), "the case is no contact");
                 prop_assert!(c.degree >= 1 && c.degree <= depth);

@@ -55,6 +55,16 @@ impl BenchStore for SqliteStore {
         .await
     }
 
+    async fn bench_loaded_people(&self) -> StoreResult<Vec<UserId>> {
+        self.bench_write(|conn| {
+            let mut q = conn
+                .prepare("SELECT id FROM users WHERE kind = 'walk_in' AND name_key LIKE 'nguoi thu %' ORDER BY id")?;
+            let ids = q.query_map([], |r| r.get(0).map(UserId))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+
     async fn bench_visits(&self, visits: &[BenchVisit]) -> StoreResult<()> {
         let visits = visits.to_vec();
         self.bench_write(move |conn| {

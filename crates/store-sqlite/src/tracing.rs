@@ -248,54 +248,43 @@ impl TracingStore for SqliteStore {
         let spans: Vec<(i64, i64, i64)> = spans.iter().map(|s| (s.user.0, s.from, s.to)).collect();
         self.reader
             .run(move |conn| {
-                let mut q = conn.prepare_cached(
-                    "SELECT id, user_id, checkpoint_id, started_at, ended_at FROM visits
-                     WHERE user_id = ?1 AND started_at >= ?2 - ?4 AND started_at <= ?3 AND ended_at >= ?2",
-                )?;
+                // One read transaction: one snapshot and one lock for every person.
+                let tx = conn.transaction()?;
                 let mut out = Vec::new();
-                for (user, from, to) in spans {
-                    let mut rows = q.query((user, from, to, MAX_SPAN_MS))?;
-                    while let Some(r) = rows.next()? {
-                        out.push(visit_of(r)?);
+                {
+                    // `+ 0`: see `visits_at`.
+                    let mut q = tx.prepare_cached(
+                        "SELECT id, user_id, checkpoint_id, started_at, ended_at FROM visits
+                         WHERE user_id = ?1 + 0 AND started_at >= ?2 - ?4 AND started_at <= ?3 + 0 AND ended_at >= ?2",
+                    )?;
+                    for (user, from, to) in spans {
+                        let mut rows = q.query((user, from, to, MAX_SPAN_MS))?;
+                        while let Some(r) = rows.next()? {
+                            out.push(visit_of(r)?);
+                        }
                     }
                 }
+                tx.commit()?;
                 Ok(out)
             })
             .await
     }
 
     async fn trace_visits_at(&self, spans: &[PlaceSpan]) -> StoreResult<Vec<Visit>> {
-        let spans = spans.to_vec();
-        self.reader
-            .run(move |conn| {
-                let mut reach_of =
-                    conn.prepare_cached("SELECT max_ms FROM checkpoint_reach WHERE checkpoint_id = ?1")?;
-                let mut failed = None;
-                let ranges = checkpoint_ranges(&spans, |c| match reach_of.query_row([c.0], |r| r.get(0)) {
-                    Ok(reach) => Some(reach),
-                    Err(rusqlite::Error::QueryReturnedNoRows) => None,
-                    Err(e) => {
-                        failed = Some(e);
-                        None
-                    }
-                });
-                if let Some(e) = failed {
-                    return Err(e);
-                }
-                let mut q = conn.prepare_cached(
-                    "SELECT id, user_id, checkpoint_id, started_at, ended_at FROM visits
-                     WHERE checkpoint_id = ?1 AND started_at >= ?2 AND started_at <= ?4 AND ended_at >= ?3",
-                )?;
-                let mut out = Vec::new();
-                for r in ranges {
-                    let mut rows = q.query((r.checkpoint.0, r.lowest_start, r.from, r.to))?;
-                    while let Some(row) = rows.next()? {
-                        out.push(visit_of(row)?);
-                    }
-                }
-                Ok(out)
-            })
-            .await
+        // Two connections read half the checkpoints each, on two threads: an F2 step reads
+        // hundreds of thousands of visits, and this machine has two cores.
+        let mut halves: [Vec<PlaceSpan>; 2] = Default::default();
+        for s in spans {
+            for c in &s.checkpoints {
+                let half = usize::from(c.0 % 2 == 1);
+                halves[half].push(PlaceSpan { checkpoints: vec![*c], from: s.from, to: s.to });
+            }
+        }
+        let [even, odd] = halves;
+        let (a, b) = tokio::try_join!(self.visits_at(even), self.visits_at(odd))?;
+        let mut out = a;
+        out.extend(b);
+        Ok(out)
     }
 
     async fn contact_people(&self, users: &[UserId]) -> StoreResult<Vec<ContactPerson>> {
@@ -440,6 +429,61 @@ impl TracingStore for SqliteStore {
             cases: cases.into_iter().filter_map(|(u, s)| CaseStatus::parse(&s).map(|s| (UserId(u), s))).collect(),
             notices: notices.into_iter().map(|(u, d)| (UserId(u), u8::try_from(d).unwrap_or(u8::MAX))).collect(),
         })
+    }
+}
+
+impl SqliteStore {
+    /// The visits at single-checkpoint `spans`, each checkpoint's read only as far back as its
+    /// longest visit reaches, in one read transaction.
+    async fn visits_at(&self, spans: Vec<PlaceSpan>) -> StoreResult<Vec<Visit>> {
+        if spans.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.reader
+            .run(move |conn| {
+                let tx = conn.transaction()?;
+                let mut out = Vec::new();
+                {
+                    let mut reach_of =
+                        tx.prepare_cached("SELECT max_ms FROM checkpoint_reach WHERE checkpoint_id = ?1")?;
+                    let mut failed = None;
+                    let ranges = checkpoint_ranges(&spans, |c| match reach_of.query_row([c.0], |r| r.get(0)) {
+                        Ok(reach) => Some(reach),
+                        Err(rusqlite::Error::QueryReturnedNoRows) => None,
+                        Err(e) => {
+                            failed = Some(e);
+                            None
+                        }
+                    });
+                    if let Some(e) = failed {
+                        return Err(e);
+                    }
+                    // The bounds are written `?n + 0` so that the planner does not look at their
+                    // values: once ANALYZE has gathered SQLite's histograms (sqlite_stat4), a
+                    // statement whose plan looked at a bound value is prepared again whenever that
+                    // value changes, which here is every range: thousands of re-plans per trace.
+                    let mut q = tx.prepare_cached(
+                        "SELECT id, user_id, started_at, ended_at FROM visits
+                         WHERE checkpoint_id = ?1 + 0 AND started_at >= ?2 + 0 AND started_at <= ?4 + 0
+                           AND ended_at >= ?3",
+                    )?;
+                    for r in ranges {
+                        let mut rows = q.query((r.checkpoint.0, r.lowest_start, r.from, r.to))?;
+                        while let Some(row) = rows.next()? {
+                            out.push(Visit {
+                                id: row.get(0)?,
+                                user: UserId(row.get(1)?),
+                                checkpoint: r.checkpoint,
+                                start: row.get(2)?,
+                                end: row.get(3)?,
+                            });
+                        }
+                    }
+                }
+                tx.commit()?;
+                Ok(out)
+            })
+            .await
     }
 }
 
