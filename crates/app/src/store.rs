@@ -1466,6 +1466,13 @@ pub trait BenchStore: Send + Sync {
     async fn bench_people(&self, n: usize, at: Timestamp) -> StoreResult<Vec<UserId>>;
     /// The synthetic people an earlier load added, in order.
     async fn bench_loaded_people(&self) -> StoreResult<Vec<UserId>>;
+    /// Before a bulk load of visits: takes the visits' secondary indexes away (and the triggers
+    /// that keep `checkpoint_reach`), returning what puts them back. Kept up row by row, the
+    /// indexes made a load of 100 million visits take hours; built once at the end, minutes.
+    async fn bench_load_begin(&self) -> StoreResult<Vec<String>>;
+    /// After it: builds the indexes `bench_load_begin` took away, puts the triggers back and
+    /// computes each checkpoint's longest visit, as the migration that added it does.
+    async fn bench_load_end(&self, definitions: Vec<String>) -> StoreResult<()>;
     /// Adds ended visits (their people and checkpoints exist).
     async fn bench_visits(&self, visits: &[BenchVisit]) -> StoreResult<()>;
     /// After a load, does what PostgreSQL's autovacuum would: gathers the planner's statistics

@@ -37,6 +37,45 @@ impl BenchStore for PostgresStore {
         Ok(ids.into_iter().map(UserId).collect())
     }
 
+    async fn bench_load_begin(&self) -> StoreResult<Vec<String>> {
+        let indexes: Vec<(String, String)> = sqlx::query_as(
+            "SELECT indexname::text, indexdef FROM pg_indexes
+             WHERE schemaname = current_schema() AND tablename = 'visits'
+               AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'visits'::regclass)",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        for (name, _) in &indexes {
+            let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
+            sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&self.pool).await.map_err(backend)?;
+        }
+        sqlx::query("ALTER TABLE visits DISABLE TRIGGER USER").execute(&self.pool).await.map_err(backend)?;
+        Ok(indexes.into_iter().map(|(_, def)| def).collect())
+    }
+
+    async fn bench_load_end(&self, definitions: Vec<String>) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        // Index builds on both cores, with room to sort.
+        sqlx::query("SET maintenance_work_mem = '1GB'").execute(&mut *conn).await.map_err(backend)?;
+        sqlx::query("SET max_parallel_maintenance_workers = 1").execute(&mut *conn).await.map_err(backend)?;
+        for def in definitions {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(def)).execute(&mut *conn).await.map_err(backend)?;
+        }
+        sqlx::query("RESET maintenance_work_mem").execute(&mut *conn).await.map_err(backend)?;
+        sqlx::query("RESET max_parallel_maintenance_workers").execute(&mut *conn).await.map_err(backend)?;
+        sqlx::query("ALTER TABLE visits ENABLE TRIGGER USER").execute(&mut *conn).await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO checkpoint_reach AS r (checkpoint_id, max_ms)
+                 SELECT checkpoint_id, MAX(ended_at - started_at) FROM visits GROUP BY checkpoint_id
+             ON CONFLICT (checkpoint_id) DO UPDATE SET max_ms = GREATEST(r.max_ms, EXCLUDED.max_ms)",
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
     async fn bench_visits(&self, visits: &[BenchVisit]) -> StoreResult<()> {
         let mut text = String::with_capacity(visits.len() * 48);
         for v in visits {

@@ -65,6 +65,40 @@ impl BenchStore for SqliteStore {
         .await
     }
 
+    async fn bench_load_begin(&self) -> StoreResult<Vec<String>> {
+        self.bench_write(|conn| {
+            let items = conn
+                .prepare(
+                    "SELECT type, name, sql FROM sqlite_master
+                     WHERE tbl_name = 'visits' AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+                )?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for (kind, name, _) in &items {
+                let kind = if kind == "index" { "INDEX" } else { "TRIGGER" };
+                conn.execute_batch(&format!("DROP {kind} \"{}\"", name.replace('"', "\"\"")))?;
+            }
+            Ok(items.into_iter().map(|(_, _, sql)| sql).collect())
+        })
+        .await
+    }
+
+    async fn bench_load_end(&self, definitions: Vec<String>) -> StoreResult<()> {
+        self.bench_write(move |conn| {
+            // Let index builds sort on both cores.
+            conn.pragma_update(None, "threads", 2)?;
+            for sql in &definitions {
+                conn.execute_batch(sql)?;
+            }
+            conn.execute_batch(
+                "INSERT INTO checkpoint_reach (checkpoint_id, max_ms)
+                     SELECT checkpoint_id, MAX(ended_at - started_at) FROM visits WHERE true GROUP BY checkpoint_id
+                 ON CONFLICT (checkpoint_id) DO UPDATE SET max_ms = max(max_ms, excluded.max_ms)",
+            )
+        })
+        .await
+    }
+
     async fn bench_visits(&self, visits: &[BenchVisit]) -> StoreResult<()> {
         let visits = visits.to_vec();
         self.bench_write(move |conn| {
