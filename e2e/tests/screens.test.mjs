@@ -71,7 +71,14 @@ test("every screen fits a 360 px phone in Vietnamese and in English, with nothin
     office: vaora.accounts.agency_admin,
     province: vaora.accounts.province_admin,
     guardian: vaora.accounts.citizen,
+    health: vaora.accounts.health_official,
   };
+  // A case for the citizen, opened by the health official; a notice for the guardian.
+  const official = await vaora.token(vaora.accounts.health_official.phone, vaora.accounts.health_official.password);
+  const today = new Date(Date.now() + 7 * 3600 * 1000).toISOString().slice(0, 10);
+  const opened = await vaora.api("POST", "/api/v1/cases", official, {
+    phone: citizen.phone, status: "confirmed", basis: "test", basis_date: today,
+  });
   // The demo citizen declares for a child and an elderly parent.
   const guardianToken = await vaora.token(vaora.accounts.citizen.phone, vaora.accounts.citizen.password);
   const me = (await vaora.api("GET", "/api/v1/me", guardianToken)).id;
@@ -126,6 +133,9 @@ test("every screen fits a 360 px phone in Vietnamese and in English, with nothin
     ["people-and-roles", "province", `/admin/people?q=${vaora.accounts.checker.phone}`],
     ["status-rules", "province", "/admin/rules"],
     ["province-stats", "province", "/admin/stats"],
+    ["cases", "health", "/cases"],
+    ["case", "health", `/cases/${opened.id}`],
+    ["notices", "guardian", "/notices"],
   ];
 
   const found = [];

@@ -435,43 +435,58 @@ impl Tracer {
         if self.stage != Stage::Places {
             return;
         }
-        let parts: Vec<Found> = if visits.len() < self.parallel_from {
-            vec![self.exposures_in(visits, None)]
+        let mut found: Vec<Contact> = if visits.len() < self.parallel_from {
+            self.contacts_in(visits, None)
         } else {
             std::thread::scope(|scope| {
                 let other = std::thread::Builder::new()
                     .name("vaora-trace".into())
-                    .spawn_scoped(scope, || self.exposures_in(visits, Some(1)));
+                    .spawn_scoped(scope, || self.contacts_in(visits, Some(1)));
                 match other {
                     Ok(other) => {
-                        let mine = self.exposures_in(visits, Some(0));
+                        let mut mine = self.contacts_in(visits, Some(0));
                         let theirs = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                        vec![mine, theirs]
+                        // Two runs, each by person: a stable sort merges them.
+                        mine.extend(theirs);
+                        mine.sort_by_key(|c| c.user);
+                        mine
                     }
                     // No thread to be had: one does it all.
-                    Err(_) => vec![self.exposures_in(visits, None)],
+                    Err(_) => self.contacts_in(visits, None),
                 }
             })
         };
-        let mut found: Vec<(UserId, Vec<Exposure>)> = parts.into_iter().flatten().collect();
-        found.sort_unstable_by_key(|(user, _)| *user);
         self.frontier.clear();
-        for (user, mut exposures) in found {
-            // Found mostly in order already. A visit given twice made the same exposures twice.
-            let key = |e: &Exposure| (e.from, e.to, e.via_visit, e.visit);
-            if !exposures.is_sorted_by_key(key) {
-                exposures.sort_unstable_by_key(key);
-            }
-            exposures.dedup();
-            let Some(exposed_from) = exposures.first().map(|e| e.from) else { continue };
-            self.known.insert(user, self.degree);
-            self.frontier.push((user, exposed_from));
-            self.contacts.push(Contact { user, degree: self.degree, exposed_from, exposures });
+        self.known.reserve(found.len());
+        for c in &found {
+            self.known.insert(c.user, self.degree);
+            self.frontier.push((c.user, c.exposed_from));
         }
+        self.contacts.append(&mut found);
         self.sources.clear();
         self.degree += 1;
         self.stage =
             if self.frontier.is_empty() || self.degree > self.params.depth { Stage::Done } else { Stage::Sources };
+    }
+
+    /// The people not yet known who were exposed in `visits`, by id, at this degree; with `half`,
+    /// only those whose id is even (0) or odd (1).
+    fn contacts_in(&self, visits: &[Visit], half: Option<i64>) -> Vec<Contact> {
+        let mut found: Vec<(UserId, Vec<Exposure>)> = self.exposures_in(visits, half).into_iter().collect();
+        found.sort_unstable_by_key(|(user, _)| *user);
+        found
+            .into_iter()
+            .filter_map(|(user, mut exposures)| {
+                // Found mostly in order already. A visit given twice made the same exposures twice.
+                let key = |e: &Exposure| (e.from, e.to, e.via_visit, e.visit);
+                if !exposures.is_sorted_by_key(key) {
+                    exposures.sort_unstable_by_key(key);
+                }
+                exposures.dedup();
+                let exposed_from = exposures.first()?.from;
+                Some(Contact { user, degree: self.degree, exposed_from, exposures })
+            })
+            .collect()
     }
 
     /// The exposures in `visits` of people not yet known, by person; with `half`, only those of
@@ -525,7 +540,8 @@ impl Tracer {
 
     /// The contacts: by degree, then by when their exposure began.
     pub fn contacts(mut self) -> Vec<Contact> {
-        self.contacts.sort_by_key(|c| (c.degree, c.exposed_from, c.user));
+        // Each person once: an unstable sort gives the one order.
+        self.contacts.sort_unstable_by_key(|c| (c.degree, c.exposed_from, c.user));
         self.contacts
     }
 }

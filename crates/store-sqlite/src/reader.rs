@@ -69,4 +69,19 @@ impl Reader {
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
     }
+
+    /// As [`Reader::run`], inside one read transaction: one snapshot for all of `f`'s reads, and
+    /// the file's lock taken once, not once per statement.
+    pub(crate) async fn snapshot<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
 }
