@@ -224,6 +224,7 @@ pub async fn tracing(b: TracingBench, store: Arc<dyn vaora_app::Store>) -> Resul
     eprintln!("{doing} about {} visits over {DAYS} days…", b.visits);
     let today = now.vietnam_date();
     let mut loaded = 0u64;
+    let mut millions = 0u64;
     let mut batch: Vec<BenchVisit> = Vec::with_capacity(200_000);
     let definitions = if b.reuse { Vec::new() } else { store.bench_load_begin().await.map_err(|e| e.to_string())? };
     for d in 0..DAYS {
@@ -231,24 +232,23 @@ pub async fn tracing(b: TracingBench, store: Arc<dyn vaora_app::Store>) -> Resul
         let midnight = vaora_app::stats::day_start(date).millis();
         for (p, r) in routines.iter().enumerate() {
             for (cp, start, end) in day_of(&mut rng, r, workplaces, venues, d, midnight) {
+                loaded += 1;
                 // A reused load only replays the draws, so that the cases are the same.
                 if !b.reuse {
                     batch.push(BenchVisit { user: users[p], checkpoint: ids[cp], start, end });
                 }
-                loaded += u64::from(b.reuse);
             }
             if batch.len() >= 100_000 {
-                loaded += batch.len() as u64;
                 store.bench_visits(&batch).await.map_err(|e| e.to_string())?;
                 batch.clear();
-                if loaded / 1_000_000 != (loaded - 100_000) / 1_000_000 {
+                if loaded / 1_000_000 > millions {
+                    millions = loaded / 1_000_000;
                     eprintln!("  {loaded} visits…");
                 }
             }
         }
     }
     if !b.reuse {
-        loaded += batch.len() as u64;
         store.bench_visits(&batch).await.map_err(|e| e.to_string())?;
         eprintln!("building the indexes…");
         store.bench_load_end(definitions).await.map_err(|e| e.to_string())?;

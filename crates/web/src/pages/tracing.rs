@@ -52,8 +52,9 @@ struct CasesPage {
 }
 
 async fn cases_page(s: &AppState, ctx: PageCtx, all: bool, error: FormError) -> Response {
-    let Some(actor) = ctx.actor.clone() else {
-        return Redirect::to("/signin?next=/cases").into_response();
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
     };
     match s.app.cases(&actor, all).await {
         Ok(list) => CasesPage {
@@ -234,8 +235,9 @@ fn venues_of(trace: &TraceView) -> Vec<Venue> {
 }
 
 async fn case_page(s: &AppState, ctx: PageCtx, id: i64, sent: String, error: FormError) -> Response {
-    let Some(actor) = ctx.actor.clone() else {
-        return Redirect::to(&format!("/signin?next=/cases/{id}")).into_response();
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
     };
     let trace = match s.app.trace(&actor, CaseId(id)).await {
         Ok(t) => t,
