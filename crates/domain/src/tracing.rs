@@ -290,8 +290,15 @@ pub enum Need {
 /// From how many visits at one step tracing shares the work out between two threads.
 const PARALLEL_VISITS: usize = 20_000;
 
-/// Exposures found at one degree, by person.
-type Found = FxHashMap<UserId, Vec<Exposure>>;
+/// Into how many groups by person a step deals its visits (see [`Tracer::contacts_in`]).
+const GROUPS: usize = 256;
+
+/// A person's group: the top bits of a multiplicative hash of their id, so that ids given out
+/// one after another spread over every group.
+fn group_of(user: UserId) -> usize {
+    let hash = user.0.cast_unsigned().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
+    usize::from(u8::try_from(hash).unwrap_or(u8::MAX))
+}
 
 /// The stays traced from at one place, sorted by start, and the longest of them (so that a visit
 /// there is compared only with stays that could reach it).
@@ -299,6 +306,27 @@ type Found = FxHashMap<UserId, Vec<Exposure>>;
 struct PlaceSources {
     list: Vec<Source>,
     longest: i64,
+}
+
+/// The places with stays to trace from at one degree, and which of them each of their checkpoints
+/// belongs to.
+#[derive(Debug)]
+struct PlaceIndex<'a> {
+    places: Vec<(Place, &'a PlaceSources)>,
+    of: FxHashMap<CheckpointId, usize>,
+}
+
+impl<'a> PlaceIndex<'a> {
+    fn of(sources: &'a BTreeMap<Place, PlaceSources>, places: &Places) -> Self {
+        let mut at = Self { places: Vec::with_capacity(sources.len()), of: FxHashMap::default() };
+        for (place, here) in sources {
+            for checkpoint in places.checkpoints(*place) {
+                at.of.insert(checkpoint, at.places.len());
+            }
+            at.places.push((*place, here));
+        }
+        at
+    }
 }
 
 /// A stay of a person traced from, clipped and widened.
@@ -428,109 +456,131 @@ impl Tracer {
         self.stage = if self.sources.is_empty() { Stage::Done } else { Stage::Places };
     }
 
-    /// The visits asked for by [`Need::VisitsAt`]; the same visit given twice counts once. Visits
-    /// at one checkpoint given one after another cost one look-up of their place. Many visits
-    /// (an F2 step reads hundreds of thousands) are shared out between two threads by person.
+    /// The visits asked for by [`Need::VisitsAt`]; the same visit given twice counts once. Many
+    /// visits (an F2 step reads hundreds of thousands) are shared out between two threads by
+    /// person.
     pub fn give_visits_at(&mut self, visits: &[Visit]) {
         if self.stage != Stage::Places {
             return;
         }
+        let at = PlaceIndex::of(&self.sources, &self.places);
         let mut found: Vec<Contact> = if visits.len() < self.parallel_from {
-            self.contacts_in(visits, None)
+            self.contacts_in(visits, &at, None)
         } else {
             std::thread::scope(|scope| {
                 let other = std::thread::Builder::new()
                     .name("vaora-trace".into())
-                    .spawn_scoped(scope, || self.contacts_in(visits, Some(1)));
+                    .spawn_scoped(scope, || self.contacts_in(visits, &at, Some(1)));
                 match other {
                     Ok(other) => {
-                        let mut mine = self.contacts_in(visits, Some(0));
-                        let theirs = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                        // Two runs, each by person: a stable sort merges them.
-                        mine.extend(theirs);
-                        mine.sort_by_key(|c| c.user);
-                        mine
+                        let mut found = self.contacts_in(visits, &at, Some(0));
+                        found.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+                        found
                     }
                     // No thread to be had: one does it all.
-                    Err(_) => self.contacts_in(visits, None),
+                    Err(_) => self.contacts_in(visits, &at, None),
                 }
             })
         };
-        self.frontier.clear();
-        self.known.reserve(found.len());
-        for c in &found {
-            self.known.insert(c.user, self.degree);
-            self.frontier.push((c.user, c.exposed_from));
-        }
-        self.contacts.append(&mut found);
         self.sources.clear();
         self.degree += 1;
-        self.stage =
-            if self.frontier.is_empty() || self.degree > self.params.depth { Stage::Done } else { Stage::Sources };
+        self.frontier.clear();
+        if self.degree <= self.params.depth {
+            // Traced from at the next degree (the last degree's contacts need not be remembered).
+            self.known.reserve(found.len());
+            for c in &found {
+                self.known.insert(c.user, c.degree);
+                self.frontier.push((c.user, c.exposed_from));
+            }
+        }
+        self.contacts.append(&mut found);
+        self.stage = if self.frontier.is_empty() { Stage::Done } else { Stage::Sources };
     }
 
-    /// The people not yet known who were exposed in `visits`, by id, at this degree; with `half`,
-    /// only those whose id is even (0) or odd (1).
-    fn contacts_in(&self, visits: &[Visit], half: Option<i64>) -> Vec<Contact> {
-        let mut found: Vec<(UserId, Vec<Exposure>)> = self.exposures_in(visits, half).into_iter().collect();
-        found.sort_unstable_by_key(|(user, _)| *user);
-        found
-            .into_iter()
-            .filter_map(|(user, mut exposures)| {
-                // Found mostly in order already. A visit given twice made the same exposures twice.
-                let key = |e: &Exposure| (e.from, e.to, e.via_visit, e.visit);
-                if !exposures.is_sorted_by_key(key) {
-                    exposures.sort_unstable_by_key(key);
-                }
-                exposures.dedup();
-                let exposed_from = exposures.first()?.from;
-                Some(Contact { user, degree: self.degree, exposed_from, exposures })
-            })
-            .collect()
-    }
-
-    /// The exposures in `visits` of people not yet known, by person; with `half`, only those of
-    /// people whose id is even (0) or odd (1).
-    fn exposures_in(&self, visits: &[Visit], half: Option<i64>) -> Found {
-        let mut found = Found::with_capacity_and_hasher(visits.len() / 8, Default::default());
-        let mut at: Option<(CheckpointId, Place, Option<&PlaceSources>)> = None;
+    /// The people not yet known who were exposed in `visits`, at this degree; with `half`, only
+    /// those of one half of the groups (0 or 1).
+    ///
+    /// The visits come by checkpoint, and a person's exposures must come together. Keeping every
+    /// person's list open while going through the visits writes a million exposures all over
+    /// memory at an F2 step, and sorting the visits by person reads them all over memory. So
+    /// they are first dealt into groups by person, each small enough for the processor's cache,
+    /// and each group is then sorted and gone through on its own.
+    fn contacts_in(&self, visits: &[Visit], at: &PlaceIndex<'_>, half: Option<usize>) -> Vec<Contact> {
+        let groups = half.map_or(0..GROUPS, |h| h * GROUPS / 2..(h + 1) * GROUPS / 2);
+        let mut dealt: Vec<Vec<(Visit, usize)>> = (0..GROUPS)
+            .map(|g| if groups.contains(&g) { Vec::with_capacity(visits.len() / GROUPS + 64) } else { Vec::new() })
+            .collect();
+        let mut run: Option<(CheckpointId, Option<usize>)> = None;
         for v in visits {
-            if half.is_some_and(|h| v.user.0.rem_euclid(2) != h) || self.known.contains_key(&v.user) {
+            let group = group_of(v.user);
+            if !groups.contains(&group) {
                 continue;
             }
-            let (place, here) = match at {
-                Some((c, place, here)) if c == v.checkpoint => (place, here),
+            // Visits at one checkpoint come one after another: one look-up for each run.
+            let place = match run {
+                Some((c, place)) if c == v.checkpoint => place,
                 _ => {
-                    let place = self.places.place(v.checkpoint);
-                    let here = self.sources.get(&place);
-                    at = Some((v.checkpoint, place, here));
-                    (place, here)
+                    let place = at.of.get(&v.checkpoint).copied();
+                    run = Some((v.checkpoint, place));
+                    place
                 }
             };
-            let Some(here) = here else { continue };
-            // Only stays that start at or before the visit ends, and not so early that even the
-            // longest stay at this place could not reach it.
-            let first = here.list.partition_point(|s| s.from < v.start.saturating_sub(here.longest));
-            let last = here.list.partition_point(|s| s.from <= v.end);
-            for s in &here.list[first..last.max(first)] {
-                if s.to < v.start || s.via == v.user {
-                    continue;
+            if let Some(place) = place
+                && !self.known.contains_key(&v.user)
+            {
+                dealt[group].push((*v, place));
+            }
+        }
+
+        let mut contacts = Vec::new();
+        let mut exposures: Vec<Exposure> = Vec::new();
+        for mut group in dealt {
+            group.sort_unstable_by_key(|(v, _)| v.user);
+            for person in group.chunk_by(|a, b| a.0.user == b.0.user) {
+                exposures.clear();
+                for (v, place) in person {
+                    let (place, here) = at.places[*place];
+                    self.expose(v, place, here, &mut exposures);
                 }
-                let (from, to) = (v.start.max(s.from), v.end.min(s.to));
-                if from <= to && to - from >= self.params.min_overlap_ms {
-                    found.entry(v.user).or_insert_with(|| Vec::with_capacity(8)).push(Exposure {
-                        from,
-                        to,
-                        via: s.via,
-                        via_visit: s.via_visit,
-                        visit: v.id,
-                        checkpoint: v.checkpoint,
-                        place,
+                // A visit given twice made the same exposures twice.
+                exposures.sort_unstable_by_key(|e| (e.from, e.to, e.via_visit, e.visit));
+                exposures.dedup();
+                if let Some(first) = exposures.first() {
+                    contacts.push(Contact {
+                        user: person[0].0.user,
+                        degree: self.degree,
+                        exposed_from: first.from,
+                        exposures: exposures.clone(),
                     });
                 }
             }
         }
-        found
+        contacts
+    }
+
+    /// The exposures of the visit `v` at `place`, whose stays traced from are `here`.
+    fn expose(&self, v: &Visit, place: Place, here: &PlaceSources, exposures: &mut Vec<Exposure>) {
+        // Only stays that start at or before the visit ends, and not so early that even the
+        // longest stay at this place could not reach it.
+        let first = here.list.partition_point(|s| s.from < v.start.saturating_sub(here.longest));
+        let last = here.list.partition_point(|s| s.from <= v.end);
+        for s in &here.list[first..last.max(first)] {
+            if s.to < v.start || s.via == v.user {
+                continue;
+            }
+            let (from, to) = (v.start.max(s.from), v.end.min(s.to));
+            if from <= to && to - from >= self.params.min_overlap_ms {
+                exposures.push(Exposure {
+                    from,
+                    to,
+                    via: s.via,
+                    via_visit: s.via_visit,
+                    visit: v.id,
+                    checkpoint: v.checkpoint,
+                    place,
+                });
+            }
+        }
     }
 
     /// Whether every contact is found.
