@@ -21,6 +21,7 @@ pub mod stats;
 pub mod store;
 pub mod tracing;
 mod verifier;
+pub mod visit_pack;
 pub mod walk_ins;
 
 use std::sync::Arc;

@@ -1322,6 +1322,10 @@ pub trait TracingStore: Send + Sync {
     /// order; a visit may come twice, and spans near each other at one checkpoint may be read as
     /// one range that also brings the visits between them (see [`checkpoint_ranges`]).
     async fn trace_visits_at(&self, spans: &[PlaceSpan]) -> StoreResult<Vec<Visit>>;
+    /// Packs up to `limit` stale visit packs of days before `before_day` (see
+    /// [`crate::visit_pack`]), without ever making a pack while a visit of its day is being
+    /// written; returns how many it packed (or dropped: a day whose visits are all gone).
+    async fn pack_visits(&self, before_day: i64, limit: usize) -> StoreResult<usize>;
     /// Contacts' names and phones, in any order.
     async fn contact_people(&self, users: &[UserId]) -> StoreResult<Vec<ContactPerson>>;
     /// Checkpoints' names, agencies and spaces, in any order.
@@ -1470,8 +1474,9 @@ pub trait BenchStore: Send + Sync {
     /// that keep `checkpoint_reach`), returning what puts them back. Kept up row by row, the
     /// indexes made a load of 100 million visits take hours; built once at the end, minutes.
     async fn bench_load_begin(&self) -> StoreResult<Vec<String>>;
-    /// After it: builds the indexes `bench_load_begin` took away, puts the triggers back and
-    /// computes each checkpoint's longest visit, as the migration that added it does.
+    /// After it: builds the indexes `bench_load_begin` took away, puts the triggers back,
+    /// computes each checkpoint's longest visit, as the migration that added it does, and marks
+    /// the loaded days' visit packs stale, as the triggers would have.
     async fn bench_load_end(&self, definitions: Vec<String>) -> StoreResult<()>;
     /// Adds ended visits (their people and checkpoints exist).
     async fn bench_visits(&self, visits: &[BenchVisit]) -> StoreResult<()>;

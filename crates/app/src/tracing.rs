@@ -721,6 +721,27 @@ pub async fn find_contacts(
     Ok((stays, tracer.contacts()))
 }
 
+/// How many visit packs the packer makes in one transaction: a few milliseconds of the writer's
+/// time, so that check-ins wait no longer than that.
+const PACKS_AT_ONCE: usize = 64;
+
+impl App {
+    /// Packs every stale visit pack of the days before today (see [`crate::visit_pack`]), a few
+    /// at a time; how many it packed. `vaora serve` runs it every few minutes; tracing is right
+    /// without it, only slower on the days it has not packed.
+    pub async fn pack_visits(&self) -> Result<usize, AppError> {
+        let today = crate::visit_pack::day_of(self.now().millis());
+        let mut total = 0;
+        loop {
+            let n = self.store.pack_visits(today, PACKS_AT_ONCE).await?;
+            total += n;
+            if n < PACKS_AT_ONCE {
+                return Ok(total);
+            }
+        }
+    }
+}
+
 /// The longest space name.
 const MAX_SPACE_NAME: usize = 100;
 

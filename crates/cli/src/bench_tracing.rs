@@ -12,10 +12,13 @@
 //! visits, and scans would take hours to make this many.
 //!
 //! The visits' indexes are built after the load, not kept up row by row (see
-//! `BenchStore::bench_load_begin`). After loading, the planner's statistics are gathered (`ANALYZE`), as PostgreSQL's autovacuum
-//! would in production. Loading ten million visits takes minutes; `--reuse` times a database an
-//! earlier run loaded the same day (with the same `--visits`): the same seed draws the same
-//! routines and cases, and only the inserts are skipped.
+//! `BenchStore::bench_load_begin`). After loading, the days before today are packed for tracing,
+//! as `vaora serve` does every ten minutes (`vaora_app::visit_pack`; counted in the load's time,
+//! and reported as `pack_s`), and the planner's statistics are gathered (`ANALYZE`), as
+//! PostgreSQL's autovacuum would in production. Loading ten million visits takes minutes;
+//! `--reuse` times a database an earlier run loaded the same day (with the same `--visits`): the
+//! same seed draws the same routines and cases, and only the inserts are skipped (days left
+//! unpacked, if any, are packed).
 //!
 //! A case is a random person with a window of three and a half days in the second week; F1 is
 //! traced at depth 1 and F1+F2 at depth 2, with the default buffer (15 minutes) and no minimum
@@ -71,6 +74,8 @@ pub struct TracingReport {
     pub checkpoints: usize,
     /// Seconds spent loading.
     pub load_s: f64,
+    /// Seconds of it spent packing visits for tracing.
+    pub pack_s: f64,
 }
 
 const DAYS: i64 = 14;
@@ -252,6 +257,14 @@ pub async fn tracing(b: TracingBench, store: Arc<dyn vaora_app::Store>) -> Resul
         store.bench_visits(&batch).await.map_err(|e| e.to_string())?;
         eprintln!("building the indexes…");
         store.bench_load_end(definitions).await.map_err(|e| e.to_string())?;
+    }
+    // What `vaora serve` does every ten minutes: pack the days before today for tracing.
+    eprintln!("packing the visits of the days before today…");
+    let packing = Instant::now();
+    let packs = app.pack_visits().await.map_err(|e| e.message)?;
+    let pack_s = packing.elapsed().as_secs_f64();
+    eprintln!("  {packs} packs in {pack_s:.1} s");
+    if !b.reuse {
         // As autovacuum would after a load this size (this machine's PostgreSQL runs without it).
         store.bench_analyze().await.map_err(|e| e.to_string())?;
     }
@@ -294,5 +307,6 @@ pub async fn tracing(b: TracingBench, store: Arc<dyn vaora_app::Store>) -> Resul
         people,
         checkpoints,
         load_s,
+        pack_s,
     })
 }

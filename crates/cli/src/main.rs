@@ -366,6 +366,20 @@ async fn run(cli: Cli) -> Result<(), String> {
                     }
                 }
             });
+            // Visit packs: the days before today that visits were written to since are packed
+            // for tracing at start and then every ten minutes (see vaora_app::visit_pack).
+            let packer = app.clone();
+            tokio::spawn(async move {
+                let mut every_ten_minutes = tokio::time::interval(std::time::Duration::from_secs(600));
+                loop {
+                    every_ten_minutes.tick().await;
+                    match packer.pack_visits().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(packs = n, "visit packs made for tracing"),
+                        Err(e) => tracing::warn!(code = e.code, "visit packing failed: {}", e.message),
+                    }
+                }
+            });
             let router = vaora_web::router(app, web);
             println!("vaora is listening on http://{addr} (database: {})", redact(&cfg.database));
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())

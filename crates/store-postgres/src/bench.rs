@@ -79,6 +79,15 @@ impl BenchStore for PostgresStore {
         .execute(&mut *conn)
         .await
         .map_err(backend)?;
+        // The loaded days' packs are stale, as the triggers would have marked them.
+        sqlx::query(
+            "INSERT INTO visit_packs AS p (checkpoint_id, day)
+                 SELECT DISTINCT checkpoint_id, (started_at + 25200000) / 86400000 FROM visits
+             ON CONFLICT (checkpoint_id, day) DO UPDATE SET visits = NULL WHERE p.visits IS NOT NULL",
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
         Ok(())
     }
 

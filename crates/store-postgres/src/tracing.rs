@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use vaora_app::store::*;
+use vaora_app::visit_pack;
 use vaora_domain::tracing::{CaseStatus, PersonSpan, PlaceSpan, Visit};
 use vaora_domain::{AgencyId, CaseId, CheckpointId, SpaceId, Timestamp, UserId};
 
@@ -240,23 +241,12 @@ impl TracingStore for PostgresStore {
     }
 
     async fn trace_visits_of(&self, spans: &[PersonSpan]) -> StoreResult<Vec<Visit>> {
-        let users: Vec<i64> = spans.iter().map(|s| s.user.0).collect();
-        let froms: Vec<i64> = spans.iter().map(|s| s.from).collect();
-        let tos: Vec<i64> = spans.iter().map(|s| s.to).collect();
-        let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT v.id, v.user_id, v.checkpoint_id, v.started_at, v.ended_at
-             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS s (user_id, f, t)
-             JOIN visits v ON v.user_id = s.user_id AND v.started_at >= s.f - $4 AND v.started_at <= s.t
-                          AND v.ended_at >= s.f",
-        )
-        .bind(users)
-        .bind(froms)
-        .bind(tos)
-        .bind(MAX_SPAN_MS)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(rows.into_iter().map(visit).collect())
+        // Thousands of F1s at an F2 step: half the people on each of two connections.
+        let (even, odd): (Vec<&PersonSpan>, Vec<&PersonSpan>) = spans.iter().partition(|s| s.user.0 % 2 == 0);
+        let (a, b) = tokio::try_join!(self.visits_of(&even), self.visits_of(&odd))?;
+        let mut out = a;
+        out.extend(b);
+        Ok(out)
     }
 
     async fn trace_visits_at(&self, spans: &[PlaceSpan]) -> StoreResult<Vec<Visit>> {
@@ -273,15 +263,16 @@ impl TracingStore for PostgresStore {
         .into_iter()
         .collect();
         let ranges = checkpoint_ranges(spans, |c| reaches.get(&c.0).copied());
-        // Two connections read every other range each: two server processes, two cores.
-        let (mut even, mut odd) = (Vec::new(), Vec::new());
-        for (i, r) in ranges.into_iter().enumerate() {
-            if i % 2 == 0 { even.push(r) } else { odd.push(r) }
-        }
+        // Two connections read half the checkpoints each: two server processes, two cores.
+        let (even, odd): (Vec<VisitRange>, Vec<VisitRange>) = ranges.into_iter().partition(|r| r.checkpoint.0 % 2 == 0);
         let (a, b) = tokio::try_join!(self.visits_in(&even), self.visits_in(&odd))?;
         let mut out = a;
         out.extend(b);
         Ok(out)
+    }
+
+    async fn pack_visits(&self, before_day: i64, limit: usize) -> StoreResult<usize> {
+        self.pack_some(before_day, limit).await
     }
 
     async fn contact_people(&self, users: &[UserId]) -> StoreResult<Vec<ContactPerson>> {
@@ -430,10 +421,79 @@ fn visit((id, user, checkpoint, start, end): (i64, i64, i64, i64, i64)) -> Visit
 }
 
 impl PostgresStore {
-    /// The visits in `ranges`, in one statement. Each range's visits come back as one row of
-    /// arrays: hundreds of thousands of rows one by one cost the client more to decode than the
-    /// server to find.
+    /// The visits of each person that overlap their span, in one statement.
+    async fn visits_of(&self, spans: &[&PersonSpan]) -> StoreResult<Vec<Visit>> {
+        if spans.is_empty() {
+            return Ok(Vec::new());
+        }
+        let users: Vec<i64> = spans.iter().map(|s| s.user.0).collect();
+        let froms: Vec<i64> = spans.iter().map(|s| s.from).collect();
+        let tos: Vec<i64> = spans.iter().map(|s| s.to).collect();
+        let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT v.id, v.user_id, v.checkpoint_id, v.started_at, v.ended_at
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS s (user_id, f, t)
+             JOIN visits v ON v.user_id = s.user_id AND v.started_at >= s.f - $4 AND v.started_at <= s.t
+                          AND v.ended_at >= s.f",
+        )
+        .bind(users)
+        .bind(froms)
+        .bind(tos)
+        .bind(MAX_SPAN_MS)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.into_iter().map(visit).collect())
+    }
+
+    /// The visits in `ranges` (by checkpoint): from the checkpoints' fresh visit packs where they
+    /// have some, from the rows elsewhere (see [`vaora_app::visit_pack`]), in two statements.
     async fn visits_in(&self, ranges: &[VisitRange]) -> StoreResult<Vec<Visit>> {
+        if ranges.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut wanted: (Vec<i64>, Vec<i64>, Vec<i64>) = Default::default();
+        for at in ranges.chunk_by(|a, b| a.checkpoint == b.checkpoint) {
+            wanted.0.push(at[0].checkpoint.0);
+            wanted.1.push(visit_pack::day_of(at.iter().map(|r| r.lowest_start).min().unwrap_or(0)));
+            wanted.2.push(visit_pack::day_of(at.iter().map(|r| r.to).max().unwrap_or(0)));
+        }
+        let packs: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+            // `OFFSET 0` keeps each checkpoint's look-up a search of the primary key, whatever the
+            // statistics say (they may say every pack is stale, as they do right after a load).
+            "SELECT s.checkpoint_id, p.day, p.visits
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS s (checkpoint_id, first, last)
+             CROSS JOIN LATERAL (
+                 SELECT day, visits FROM visit_packs
+                 WHERE checkpoint_id = s.checkpoint_id AND day >= s.first AND day <= s.last AND visits IS NOT NULL
+                 OFFSET 0
+             ) p",
+        )
+        .bind(wanted.0)
+        .bind(wanted.1)
+        .bind(wanted.2)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        // Half a million visits to unpack: on a blocking thread, so that the two halves unpack
+        // on two cores.
+        let ranges = ranges.to_vec();
+        let (mut out, stretches) = tokio::task::spawn_blocking(move || {
+            // Put in order here: sorting thousands of packs of kilobytes each made the server
+            // spill them to disk.
+            let mut packs = packs;
+            packs.sort_unstable_by_key(|p| (p.0, p.1));
+            unpack(&ranges, &packs)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))??;
+        out.extend(self.rows_in(&stretches).await?);
+        Ok(out)
+    }
+
+    /// The visits in `ranges` read from the rows, in one statement. Each range's visits come back
+    /// as one row of arrays: hundreds of thousands of rows one by one cost the client more to
+    /// decode than the server to find.
+    async fn rows_in(&self, ranges: &[VisitRange]) -> StoreResult<Vec<Visit>> {
         if ranges.is_empty() {
             return Ok(Vec::new());
         }
@@ -462,24 +522,142 @@ impl PostgresStore {
         .map_err(backend)?;
         let mut out = Vec::new();
         for (checkpoint, ids, users, starts, ends) in rows {
-            let (ids, users, starts, ends) = (
-                ids.unwrap_or_default(),
-                users.unwrap_or_default(),
-                starts.unwrap_or_default(),
-                ends.unwrap_or_default(),
-            );
-            if users.len() != ids.len() || starts.len() != ids.len() || ends.len() != ids.len() {
-                return Err(StoreError::Backend("visit arrays of different lengths".into()));
-            }
-            let rows = ids.into_iter().zip(users).zip(starts).zip(ends);
-            out.extend(rows.map(|(((id, user), start), end)| Visit {
-                id,
-                user: UserId(user),
-                checkpoint: CheckpointId(checkpoint),
-                start,
-                end,
-            }));
+            visits_of_arrays(CheckpointId(checkpoint), (ids, users, starts, ends), &mut out)?;
         }
         Ok(out)
     }
+
+    /// See [`TracingStore::pack_visits`]. The rows packed are locked first (and any a writer holds
+    /// are left for later), so that no visit of their days is being written while they are read.
+    async fn pack_some(&self, before_day: i64, limit: usize) -> StoreResult<usize> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let stale: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT checkpoint_id, day FROM visit_packs WHERE visits IS NULL AND day >= $1 AND day < $2
+             LIMIT $3 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(visit_pack::FIRST_DAY)
+        .bind(before_day)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if stale.is_empty() {
+            tx.commit().await.map_err(backend)?;
+            return Ok(0);
+        }
+        let (checkpoints, days): (Vec<i64>, Vec<i64>) = stale.iter().copied().unzip();
+        let (firsts, lasts): (Vec<i64>, Vec<i64>) = days.iter().map(|d| visit_pack::day_bounds(*d)).unzip();
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(i64, i64, Option<Vec<i64>>, Option<Vec<i64>>, Option<Vec<i64>>, Option<Vec<i64>>)> =
+            sqlx::query_as(
+                "SELECT s.checkpoint_id, s.day, v.ids, v.users, v.starts, v.ends
+                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS s (checkpoint_id, day, lo, hi)
+                 CROSS JOIN LATERAL (
+                     SELECT array_agg(id) AS ids, array_agg(user_id) AS users, array_agg(started_at) AS starts,
+                            array_agg(ended_at) AS ends
+                     FROM visits WHERE checkpoint_id = s.checkpoint_id AND started_at >= s.lo AND started_at <= s.hi
+                 ) v",
+            )
+            .bind(&checkpoints)
+            .bind(&days)
+            .bind(firsts)
+            .bind(lasts)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let mut packed: (Vec<i64>, Vec<i64>, Vec<Vec<u8>>) = Default::default();
+        let mut gone: (Vec<i64>, Vec<i64>) = Default::default();
+        let mut visits = Vec::new();
+        for (checkpoint, day, ids, users, starts, ends) in rows {
+            visits.clear();
+            visits_of_arrays(CheckpointId(checkpoint), (ids, users, starts, ends), &mut visits)?;
+            if visits.is_empty() {
+                gone.0.push(checkpoint);
+                gone.1.push(day);
+            } else {
+                packed.0.push(checkpoint);
+                packed.1.push(day);
+                packed.2.push(visit_pack::encode(&mut visits));
+            }
+        }
+        sqlx::query(
+            "UPDATE visit_packs p SET visits = s.visits
+             FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]) AS s (checkpoint_id, day, visits)
+             WHERE p.checkpoint_id = s.checkpoint_id AND p.day = s.day",
+        )
+        .bind(packed.0)
+        .bind(packed.1)
+        .bind(packed.2)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "DELETE FROM visit_packs p USING unnest($1::bigint[], $2::bigint[]) AS s (checkpoint_id, day)
+             WHERE p.checkpoint_id = s.checkpoint_id AND p.day = s.day",
+        )
+        .bind(gone.0)
+        .bind(gone.1)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(stale.len())
+    }
+}
+
+/// The visits of `ranges` (by checkpoint) that the checkpoints' fresh `packs` (by checkpoint and
+/// day) hold, and the stretches of the ranges left to read from the rows.
+fn unpack(ranges: &[VisitRange], packs: &[(i64, i64, Vec<u8>)]) -> StoreResult<(Vec<Visit>, Vec<VisitRange>)> {
+    // A packed visit takes about 14 bytes: room for them at once, not by doubling.
+    let mut out = Vec::with_capacity(packs.iter().map(|p| p.2.len() / 12).sum());
+    let mut stretches: Vec<VisitRange> = Vec::new();
+    let mut next = 0;
+    for at in ranges.chunk_by(|a, b| a.checkpoint == b.checkpoint) {
+        let checkpoint = at[0].checkpoint;
+        while packs.get(next).is_some_and(|p| p.0 < checkpoint.0) {
+            next += 1;
+        }
+        let mine = packs[next..].iter().take_while(|p| p.0 == checkpoint.0).count();
+        let here = &packs[next..next + mine];
+        let days: Vec<i64> = here.iter().map(|p| p.1).collect();
+        for r in at {
+            let mut failed = Ok(());
+            visit_pack::plan(
+                r,
+                &days,
+                |day| {
+                    if let Some((_, _, bytes)) = here.iter().find(|p| p.1 == day)
+                        && let Err(e) = visit_pack::decode_range(bytes, r, &mut out)
+                    {
+                        failed = Err(StoreError::Backend(format!(
+                            "the visit pack of checkpoint {}, day {day}: {e}",
+                            checkpoint.0
+                        )));
+                    }
+                },
+                |lowest_start, to| stretches.push(VisitRange { lowest_start, to, ..*r }),
+            );
+            failed?;
+        }
+    }
+    Ok((out, stretches))
+}
+
+/// A range's visits as arrays of ids, people, starts and ends (`array_agg` of no rows is NULL).
+type VisitArrays = (Option<Vec<i64>>, Option<Vec<i64>>, Option<Vec<i64>>, Option<Vec<i64>>);
+
+/// The visits at `checkpoint` given as arrays, added to `out`.
+fn visits_of_arrays(
+    checkpoint: CheckpointId,
+    (ids, users, starts, ends): VisitArrays,
+    out: &mut Vec<Visit>,
+) -> StoreResult<()> {
+    let (ids, users, starts, ends) =
+        (ids.unwrap_or_default(), users.unwrap_or_default(), starts.unwrap_or_default(), ends.unwrap_or_default());
+    if users.len() != ids.len() || starts.len() != ids.len() || ends.len() != ids.len() {
+        return Err(StoreError::Backend("visit arrays of different lengths".into()));
+    }
+    let rows = ids.into_iter().zip(users).zip(starts).zip(ends);
+    out.extend(rows.map(|(((id, user), start), end)| Visit { id, user: UserId(user), checkpoint, start, end }));
+    Ok(())
 }

@@ -93,7 +93,11 @@ impl BenchStore for SqliteStore {
             conn.execute_batch(
                 "INSERT INTO checkpoint_reach (checkpoint_id, max_ms)
                      SELECT checkpoint_id, MAX(ended_at - started_at) FROM visits WHERE true GROUP BY checkpoint_id
-                 ON CONFLICT (checkpoint_id) DO UPDATE SET max_ms = max(max_ms, excluded.max_ms)",
+                 ON CONFLICT (checkpoint_id) DO UPDATE SET max_ms = max(max_ms, excluded.max_ms);
+                 -- The loaded days' packs are stale, as the triggers would have marked them.
+                 INSERT INTO visit_packs (checkpoint_id, day)
+                     SELECT DISTINCT checkpoint_id, (started_at + 25200000) / 86400000 FROM visits WHERE true
+                 ON CONFLICT (checkpoint_id, day) DO UPDATE SET visits = NULL WHERE visits IS NOT NULL;",
             )
         })
         .await

@@ -38,6 +38,8 @@ pub struct SqliteStore {
     pub(crate) path: std::path::PathBuf,
     /// Scans go to one writer task that commits whatever has queued up together (group commit).
     pub(crate) scans: tokio::sync::mpsc::Sender<scan_writer::ScanJob>,
+    /// The visit packer's connection, opened when first needed (see [`vaora_app::visit_pack`]).
+    pub(crate) packer: std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>,
 }
 
 /// What a unique violation's message says clashed, in the names the stores share.
@@ -96,7 +98,7 @@ impl SqliteStore {
             .map_err(backend)?;
         let scans = scan_writer::start(opts.get_filename())?;
         let reader = reader::Reader::new(opts.get_filename());
-        Ok(Self { write, read, reader, scans, path: opts.get_filename().to_owned() })
+        Ok(Self { write, read, reader, scans, path: opts.get_filename().to_owned(), packer: Default::default() })
     }
 
     /// Applies pending migrations and reports how many the database has applied in all.

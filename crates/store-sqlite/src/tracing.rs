@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use vaora_app::store::*;
+use vaora_app::visit_pack;
 use vaora_domain::tracing::{CaseStatus, PersonSpan, PlaceSpan, Visit};
 use vaora_domain::{AgencyId, CaseId, CheckpointId, SpaceId, Timestamp, UserId};
 
@@ -271,6 +272,10 @@ impl TracingStore for SqliteStore {
         Ok(out)
     }
 
+    async fn pack_visits(&self, before_day: i64, limit: usize) -> StoreResult<usize> {
+        self.pack_some(before_day, limit).await
+    }
+
     async fn contact_people(&self, users: &[UserId]) -> StoreResult<Vec<ContactPerson>> {
         let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
         self.reader
@@ -442,7 +447,8 @@ impl SqliteStore {
     }
 
     /// The visits at single-checkpoint `spans`, each checkpoint's read only as far back as its
-    /// longest visit reaches, in one read transaction.
+    /// longest visit reaches, in one read transaction: from the checkpoint's fresh visit packs
+    /// where it has some, from the rows elsewhere (see [`vaora_app::visit_pack`]).
     async fn visits_at(&self, spans: Vec<PlaceSpan>) -> StoreResult<Vec<Visit>> {
         if spans.is_empty() {
             return Ok(Vec::new());
@@ -462,32 +468,141 @@ impl SqliteStore {
                 if let Some(e) = failed {
                     return Err(e);
                 }
+                let mut packs_of = tx.prepare_cached(
+                    "SELECT day, visits FROM visit_packs
+                     WHERE checkpoint_id = ?1 AND day >= ?2 AND day <= ?3 AND visits IS NOT NULL ORDER BY day",
+                )?;
                 // The bounds are written `?n + 0` so that the planner does not look at their
                 // values: once ANALYZE has gathered SQLite's histograms (sqlite_stat4), a statement
                 // whose plan looked at a bound value is prepared again whenever that value
                 // changes, which here is every range: thousands of re-plans per trace.
-                let mut q = tx.prepare_cached(
+                let mut rows_in = tx.prepare_cached(
                     "SELECT id, user_id, started_at, ended_at FROM visits
                      WHERE checkpoint_id = ?1 + 0 AND started_at >= ?2 + 0 AND started_at <= ?4 + 0
                        AND ended_at >= ?3",
                 )?;
                 let mut out = Vec::new();
-                for r in ranges {
-                    let mut rows = q.query((r.checkpoint.0, r.lowest_start, r.from, r.to))?;
-                    while let Some(row) = rows.next()? {
-                        out.push(Visit {
-                            id: row.get(0)?,
-                            user: UserId(row.get(1)?),
-                            checkpoint: r.checkpoint,
-                            start: row.get(2)?,
-                            end: row.get(3)?,
-                        });
+                let mut packs: Vec<(i64, Vec<u8>)> = Vec::new();
+                // The ranges come by checkpoint: one look-up of each checkpoint's packs.
+                for at in ranges.chunk_by(|a, b| a.checkpoint == b.checkpoint) {
+                    let checkpoint = at[0].checkpoint;
+                    let first = visit_pack::day_of(at.iter().map(|r| r.lowest_start).min().unwrap_or(0));
+                    let last = visit_pack::day_of(at.iter().map(|r| r.to).max().unwrap_or(0));
+                    packs.clear();
+                    let mut found = packs_of.query((checkpoint.0, first, last))?;
+                    while let Some(row) = found.next()? {
+                        packs.push((row.get(0)?, row.get_ref(1)?.as_blob()?.to_vec()));
+                    }
+                    let days: Vec<i64> = packs.iter().map(|(day, _)| *day).collect();
+                    // A packed visit takes about 14 bytes: room for them at once, not by doubling.
+                    out.reserve(packs.iter().map(|(_, bytes)| bytes.len() / 12).sum());
+                    for r in at {
+                        let mut failed = Ok(());
+                        let mut stretches = Vec::new();
+                        visit_pack::plan(
+                            r,
+                            &days,
+                            |day| {
+                                if let Some((_, bytes)) = packs.iter().find(|(d, _)| *d == day)
+                                    && let Err(e) = visit_pack::decode_range(bytes, r, &mut out)
+                                {
+                                    failed = Err(damaged(checkpoint, day, e));
+                                }
+                            },
+                            |from, to| stretches.push((from, to)),
+                        );
+                        failed?;
+                        for (lowest, to) in stretches {
+                            let mut rows = rows_in.query((checkpoint.0, lowest, r.from, to))?;
+                            while let Some(row) = rows.next()? {
+                                out.push(Visit {
+                                    id: row.get(0)?,
+                                    user: UserId(row.get(1)?),
+                                    checkpoint,
+                                    start: row.get(2)?,
+                                    end: row.get(3)?,
+                                });
+                            }
+                        }
                     }
                 }
                 Ok(out)
             })
             .await
     }
+
+    /// See [`TracingStore::pack_visits`]: in one write transaction, which SQLite lets no other
+    /// writer share.
+    async fn pack_some(&self, before_day: i64, limit: usize) -> StoreResult<usize> {
+        let packer = self.packer.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut kept = packer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let conn = match kept.as_mut() {
+                Some(conn) => conn,
+                None => kept.insert(open_packer(&path)?),
+            };
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let stale: Vec<(i64, i64)> = tx
+                .prepare_cached(
+                    "SELECT checkpoint_id, day FROM visit_packs
+                     WHERE visits IS NULL AND day >= ?1 AND day < ?2 LIMIT ?3",
+                )?
+                .query_map((visit_pack::FIRST_DAY, before_day, i64::try_from(limit).unwrap_or(i64::MAX)), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            {
+                let mut of_day = tx.prepare_cached(
+                    "SELECT id, user_id, started_at, ended_at FROM visits
+                     WHERE checkpoint_id = ?1 + 0 AND started_at >= ?2 + 0 AND started_at <= ?3 + 0",
+                )?;
+                let mut store =
+                    tx.prepare_cached("UPDATE visit_packs SET visits = ?3 WHERE checkpoint_id = ?1 AND day = ?2")?;
+                let mut drop = tx.prepare_cached("DELETE FROM visit_packs WHERE checkpoint_id = ?1 AND day = ?2")?;
+                let mut visits = Vec::new();
+                for &(checkpoint, day) in &stale {
+                    let (first, last) = visit_pack::day_bounds(day);
+                    visits.clear();
+                    let mut rows = of_day.query((checkpoint, first, last))?;
+                    while let Some(row) = rows.next()? {
+                        visits.push(Visit {
+                            id: row.get(0)?,
+                            user: UserId(row.get(1)?),
+                            checkpoint: CheckpointId(checkpoint),
+                            start: row.get(2)?,
+                            end: row.get(3)?,
+                        });
+                    }
+                    if visits.is_empty() {
+                        drop.execute((checkpoint, day))?;
+                    } else {
+                        store.execute((checkpoint, day, visit_pack::encode(&mut visits)))?;
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(stale.len())
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(|e: rusqlite::Error| StoreError::Backend(e.to_string()))
+    }
+}
+
+/// The packer's connection: it writes, unlike the readers.
+fn open_packer(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// A pack that could not be read, as rusqlite reports a value it could not convert.
+fn damaged(checkpoint: CheckpointId, day: i64, e: visit_pack::PackError) -> rusqlite::Error {
+    let what = format!("checkpoint {}, day {day}: {e}", checkpoint.0);
+    rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Blob, what.into())
 }
 
 fn visit_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Visit> {

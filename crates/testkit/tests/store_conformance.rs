@@ -2428,6 +2428,7 @@ mod shared_database {
 
 /// Spaces, cases, tracing's reads and exposure notices.
 mod tracing {
+    use vaora_app::visit_pack;
     use vaora_domain::tracing::{CaseBasis, CaseStatus, PersonSpan, PlaceSpan, TraceParams, Visit};
     use vaora_domain::{CaseId, SpaceId};
 
@@ -2655,6 +2656,56 @@ mod tracing {
             assert!(s.trace_visits_at(&[at(vec![none], 0, DAY)]).await.unwrap().is_empty(), "no visit there ever");
         }
 
+        pub async fn packed_days_are_read_as_their_rows_are(db: TestDb) {
+            let s = &db.store;
+            let a = agency(s, "A", "Sở A").await;
+            let gate = checkpoint(s, a, "Cổng").await;
+            let hall = checkpoint(s, a, "Hội trường").await;
+            let an = user(s, "1", "Nguyễn Văn An").await;
+            let binh = user(s, "2", "Trần Thị Bình").await;
+            let entry = CheckpointMode::Entry;
+            let v_an = visit_of(s, scan("a1", gate, entry, an, t(0))).await;
+            // Over midnight in Huế: packed with the day it started.
+            visit_of(s, ScanWrite { stay_ms: 20 * HOUR, ..scan("b1", gate, entry, binh, t(-10 * HOUR)) }).await;
+            visit_of(s, scan("a2", gate, entry, an, t(2 * DAY))).await;
+            visit_of(s, scan("b2", hall, entry, binh, t(DAY))).await;
+            visit_of(s, scan("a3", hall, entry, an, t(DAY + 30 * MIN))).await;
+            let span = PlaceSpan { checkpoints: vec![gate, hall], from: t(-DAY).0, to: t(3 * DAY).0 };
+            let read = || async {
+                let mut got = s.trace_visits_at(std::slice::from_ref(&span)).await.unwrap();
+                got.sort_by_key(|v| v.id);
+                got.dedup();
+                got
+            };
+            let rows = read().await;
+            assert_eq!(rows.len(), 5);
+
+            // Nothing is packed from the day that is "today" on.
+            let day = |at: i64| visit_pack::day_of(t(at).0);
+            let stale_days = sorted(
+                [(gate, -10 * HOUR), (gate, 0), (gate, 2 * DAY), (hall, DAY), (hall, DAY + 30 * MIN)]
+                    .map(|(c, at)| (c, day(at)))
+                    .to_vec(),
+            );
+            let mut stale_days = stale_days;
+            stale_days.dedup();
+            assert_eq!(s.pack_visits(day(-10 * HOUR), 100).await.unwrap(), 0);
+            // A few at a time, then all; then nothing is left.
+            assert_eq!(s.pack_visits(day(10 * DAY), 1).await.unwrap(), 1);
+            assert_eq!(s.pack_visits(day(10 * DAY), 100).await.unwrap(), stale_days.len() - 1);
+            assert_eq!(s.pack_visits(day(10 * DAY), 100).await.unwrap(), 0);
+            assert_eq!(read().await, rows, "packs answer as the rows did");
+
+            // A visit of a packed day is lengthened: its pack is stale at once, and the rows answer
+            // until it is packed again.
+            record(s, scan("a4", gate, entry, an, t(55 * MIN))).await;
+            let longer = read().await;
+            let an_now = longer.iter().find(|v| v.id == v_an).unwrap();
+            assert_eq!(an_now.end, t(55 * MIN + HOUR).0, "{longer:?}");
+            assert_eq!(s.pack_visits(day(10 * DAY), 100).await.unwrap(), 1);
+            assert_eq!(read().await, longer);
+        }
+
         pub async fn contacts_and_places_are_named_for_tracing(db: TestDb) {
             let s = &db.store;
             let a = agency(s, "A", "Sở A").await;
@@ -2775,6 +2826,7 @@ mod tracing {
         spaces_group_an_agencys_checkpoints,
         a_person_has_one_open_case_at_a_time,
         tracing_reads_visits_over_closed_intervals,
+        packed_days_are_read_as_their_rows_are,
         contacts_and_places_are_named_for_tracing,
         notices_go_once_to_their_person_and_mark_status_while_active,
     );

@@ -172,6 +172,15 @@ async fn contacts_at_the_demo_agency_are_found_and_notified(t: TestApp) {
     assert_eq!(chi_row["exposures"][0]["via"].as_i64(), Some(binh_id), "Chí through Bình");
     assert_eq!(trace.body["stays"].as_array().unwrap().len(), 1);
     assert_eq!(trace.body["timeline"][0]["bars"].as_array().unwrap().len(), 3, "An, Bình and Chí at the gate");
+    // The server packs yesterday's visits for tracing (one pack per checkpoint); a trace then
+    // reads the packs and finds the same.
+    assert_eq!(t.app.pack_visits().await.unwrap(), 2);
+    assert_eq!(t.app.pack_visits().await.unwrap(), 0, "nothing is left to pack");
+    let packed = t.get(&format!("/api/v1/cases/{case}/contacts"), Some(&d.health)).await;
+    assert_eq!(
+        (&packed.body["contacts"], &packed.body["timeline"]),
+        (&trace.body["contacts"], &trace.body["timeline"])
+    );
 
     // The gate and the desk are one building: Dung, at the desk during An's stay, becomes an F1.
     let r = t
