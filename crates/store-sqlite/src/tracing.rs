@@ -468,14 +468,15 @@ impl SqliteStore {
                 if let Some(e) = failed {
                     return Err(e);
                 }
-                let mut packs_of = tx.prepare_cached(
-                    "SELECT day, visits FROM visit_packs
-                     WHERE checkpoint_id = ?1 AND day >= ?2 AND day <= ?3 AND visits IS NOT NULL ORDER BY day",
-                )?;
                 // The bounds are written `?n + 0` so that the planner does not look at their
                 // values: once ANALYZE has gathered SQLite's histograms (sqlite_stat4), a statement
                 // whose plan looked at a bound value is prepared again whenever that value
                 // changes, which here is every range: thousands of re-plans per trace.
+                let mut packs_of = tx.prepare_cached(
+                    "SELECT day, visits FROM visit_packs
+                     WHERE checkpoint_id = ?1 + 0 AND day >= ?2 + 0 AND day <= ?3 + 0 AND visits IS NOT NULL
+                     ORDER BY day",
+                )?;
                 let mut rows_in = tx.prepare_cached(
                     "SELECT id, user_id, started_at, ended_at FROM visits
                      WHERE checkpoint_id = ?1 + 0 AND started_at >= ?2 + 0 AND started_at <= ?4 + 0
@@ -557,9 +558,11 @@ impl SqliteStore {
                     "SELECT id, user_id, started_at, ended_at FROM visits
                      WHERE checkpoint_id = ?1 + 0 AND started_at >= ?2 + 0 AND started_at <= ?3 + 0",
                 )?;
-                let mut store =
-                    tx.prepare_cached("UPDATE visit_packs SET visits = ?3 WHERE checkpoint_id = ?1 AND day = ?2")?;
-                let mut drop = tx.prepare_cached("DELETE FROM visit_packs WHERE checkpoint_id = ?1 AND day = ?2")?;
+                let mut store = tx.prepare_cached(
+                    "UPDATE visit_packs SET visits = ?3 WHERE checkpoint_id = ?1 + 0 AND day = ?2 + 0",
+                )?;
+                let mut drop =
+                    tx.prepare_cached("DELETE FROM visit_packs WHERE checkpoint_id = ?1 + 0 AND day = ?2 + 0")?;
                 let mut visits = Vec::new();
                 for &(checkpoint, day) in &stale {
                     let (first, last) = visit_pack::day_bounds(day);
