@@ -6,6 +6,7 @@
 //! appends it to the audit log in the same transaction: a change and its audit entry land together
 //! or not at all.
 
+pub use crate::visit_pack::PackCursor;
 use async_trait::async_trait;
 use serde::Serialize;
 use vaora_domain::org::CheckpointMode;
@@ -1322,10 +1323,11 @@ pub trait TracingStore: Send + Sync {
     /// order; a visit may come twice, and spans near each other at one checkpoint may be read as
     /// one range that also brings the visits between them (see [`checkpoint_ranges`]).
     async fn trace_visits_at(&self, spans: &[PlaceSpan]) -> StoreResult<Vec<Visit>>;
-    /// Packs up to `limit` stale visit packs of days before `before_day` (see
-    /// [`crate::visit_pack`]), without ever making a pack while a visit of its day is being
-    /// written; returns how many it packed (or dropped: a day whose visits are all gone).
-    async fn pack_visits(&self, before_day: i64, limit: usize) -> StoreResult<usize>;
+    /// Packs the first `limit` stale visit packs after `after` (in order of day and checkpoint) of
+    /// days before `before_day` (see [`crate::visit_pack`]), without ever making a pack while a
+    /// visit of its day is being written (one that is, is left for a later walk). Returns how
+    /// many it packed (or dropped: a day whose visits are all gone) and the last one.
+    async fn pack_visits(&self, before_day: i64, after: PackCursor, limit: usize) -> StoreResult<(usize, PackCursor)>;
     /// Contacts' names and phones, in any order.
     async fn contact_people(&self, users: &[UserId]) -> StoreResult<Vec<ContactPerson>>;
     /// Checkpoints' names, agencies and spaces, in any order.

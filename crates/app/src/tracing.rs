@@ -731,10 +731,14 @@ impl App {
     /// without it, only slower on the days it has not packed.
     pub async fn pack_visits(&self) -> Result<usize, AppError> {
         let today = crate::visit_pack::day_of(self.now().millis());
-        let mut total = 0;
+        // A walk from a cursor looks at each stale pack once. PostgreSQL keeps a pack's entry in
+        // the index of stale packs until vacuum, packed or not, and a walk that began at the start
+        // each time stepped over every pack already packed.
+        let (mut total, mut after) = (0, crate::visit_pack::PackCursor::START);
         loop {
-            let n = self.store.pack_visits(today, PACKS_AT_ONCE).await?;
+            let (n, last) = self.store.pack_visits(today, after, PACKS_AT_ONCE).await?;
             total += n;
+            after = last;
             if n < PACKS_AT_ONCE {
                 return Ok(total);
             }

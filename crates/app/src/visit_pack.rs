@@ -35,6 +35,21 @@ pub const DAY_MS: i64 = 86_400_000;
 pub const OFFSET_MS: i64 = 7 * 3_600_000;
 /// The first day that is packed.
 pub const FIRST_DAY: i64 = 1;
+/// Where the packer is in its walk over the stale packs, which goes in order of day and
+/// checkpoint: it goes on after this pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PackCursor {
+    /// The day of the last pack looked at.
+    pub day: i64,
+    /// Its checkpoint.
+    pub checkpoint: CheckpointId,
+}
+
+impl PackCursor {
+    /// Before every pack.
+    pub const START: PackCursor = PackCursor { day: FIRST_DAY, checkpoint: CheckpointId(i64::MIN) };
+}
+
 /// The format's version.
 const VERSION: u8 = 1;
 
@@ -173,6 +188,57 @@ pub fn decode_range(bytes: &[u8], range: &VisitRange, out: &mut Vec<Visit>) -> R
     })
 }
 
+/// The first and last day whose packs may hold visits of `ranges` (of one checkpoint).
+pub fn days_of(ranges: &[VisitRange]) -> (i64, i64) {
+    let first = ranges.iter().map(|r| r.lowest_start).min().unwrap_or(0);
+    let last = ranges.iter().map(|r| r.to).max().unwrap_or(0);
+    (day_of(first), day_of(last))
+}
+
+/// A pack that could not be read, and whose it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the visit pack of checkpoint {}, day {day}: {error}", checkpoint.0)]
+pub struct DamagedPack {
+    /// The pack's checkpoint.
+    pub checkpoint: CheckpointId,
+    /// The pack's day.
+    pub day: i64,
+    /// What is wrong with it.
+    pub error: PackError,
+}
+
+/// Answers one checkpoint's `ranges` from its fresh `packs` (`(day, bytes)` in ascending order of
+/// day): adds the visits the packs hold to `out`, and gives `rows` each stretch of a range that is
+/// left to read from the rows (see [`plan`]).
+pub fn unpack<B: AsRef<[u8]>>(
+    ranges: &[VisitRange],
+    packs: &[(i64, B)],
+    out: &mut Vec<Visit>,
+    mut rows: impl FnMut(VisitRange),
+) -> Result<(), DamagedPack> {
+    let days: Vec<i64> = packs.iter().map(|(day, _)| *day).collect();
+    // A packed visit takes about 14 bytes: room for them at once, not by doubling.
+    out.reserve(packs.iter().map(|(_, bytes)| bytes.as_ref().len() / 12).sum());
+    for r in ranges {
+        let mut failed = Ok(());
+        plan(
+            r,
+            &days,
+            |day| {
+                let bytes = days.binary_search(&day).ok().and_then(|i| packs.get(i)).map(|(_, b)| b.as_ref());
+                if let Some(bytes) = bytes
+                    && let Err(error) = decode_range(bytes, r, out)
+                {
+                    failed = Err(DamagedPack { checkpoint: r.checkpoint, day, error });
+                }
+            },
+            |lowest_start, to| rows(VisitRange { lowest_start, to, ..*r }),
+        );
+        failed?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -243,6 +309,24 @@ mod tests {
         assert_eq!(rows, [(range.lowest_start, range.to)]);
     }
 
+    #[test]
+    fn a_damaged_pack_is_named_by_its_checkpoint_and_day() {
+        let d = 20_000;
+        let range =
+            VisitRange { checkpoint: CheckpointId(3), lowest_start: day_start(d), from: 0, to: day_start(d + 2) };
+        let good = encode(&mut [visit(1, 2, day_start(d) + 5, day_start(d) + 9)]);
+        let packs = [(d, good.clone()), (d + 1, vec![1, 9])];
+        let (mut got, mut rows) = (Vec::new(), Vec::new());
+        let err = unpack(&[range], &packs, &mut got, |r| rows.push(r)).unwrap_err();
+        assert_eq!(err, DamagedPack { checkpoint: CheckpointId(3), day: d + 1, error: PackError::Damaged });
+        assert_eq!(err.to_string(), "the visit pack of checkpoint 3, day 20001: a damaged visit pack");
+        // With that pack fresh no more, its day is read from the rows.
+        let (mut got, mut rows) = (Vec::new(), Vec::new());
+        unpack(&[range], &packs[..1], &mut got, |r| rows.push(r)).unwrap();
+        assert_eq!(got, [visit(1, 2, day_start(d) + 5, day_start(d) + 9)]);
+        assert_eq!(rows, [VisitRange { lowest_start: day_start(d + 1), ..range }]);
+    }
+
     proptest! {
         #[test]
         fn packs_and_rows_answer_a_range_as_the_rows_alone_do(
@@ -281,12 +365,10 @@ mod tests {
                 .collect();
             let mut got = Vec::new();
             let mut stretches = Vec::new();
-            plan(&range, &days, |day| {
-                let (_, bytes) = packs.iter().find(|(d, _)| *d == day).unwrap();
-                decode_range(bytes, &range, &mut got).unwrap();
-            }, |a, b| stretches.push((a, b)));
-            for (a, b) in stretches {
-                got.extend(visits.iter().copied().filter(|v| wanted(v) && v.start >= a && v.start <= b));
+            unpack(std::slice::from_ref(&range), &packs, &mut got, |r| stretches.push(r)).unwrap();
+            for r in stretches {
+                prop_assert_eq!((r.checkpoint, r.from), (range.checkpoint, range.from));
+                got.extend(visits.iter().copied().filter(|v| wanted(v) && v.start >= r.lowest_start && v.start <= r.to));
             }
             expected.sort_by_key(|v| v.id);
             got.sort_by_key(|v| v.id);

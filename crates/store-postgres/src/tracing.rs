@@ -271,8 +271,8 @@ impl TracingStore for PostgresStore {
         Ok(out)
     }
 
-    async fn pack_visits(&self, before_day: i64, limit: usize) -> StoreResult<usize> {
-        self.pack_some(before_day, limit).await
+    async fn pack_visits(&self, before_day: i64, after: PackCursor, limit: usize) -> StoreResult<(usize, PackCursor)> {
+        self.pack_some(before_day, after, limit).await
     }
 
     async fn contact_people(&self, users: &[UserId]) -> StoreResult<Vec<ContactPerson>> {
@@ -453,9 +453,10 @@ impl PostgresStore {
         }
         let mut wanted: (Vec<i64>, Vec<i64>, Vec<i64>) = Default::default();
         for at in ranges.chunk_by(|a, b| a.checkpoint == b.checkpoint) {
+            let (first, last) = visit_pack::days_of(at);
             wanted.0.push(at[0].checkpoint.0);
-            wanted.1.push(visit_pack::day_of(at.iter().map(|r| r.lowest_start).min().unwrap_or(0)));
-            wanted.2.push(visit_pack::day_of(at.iter().map(|r| r.to).max().unwrap_or(0)));
+            wanted.1.push(first);
+            wanted.2.push(last);
         }
         let packs: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
             // `OFFSET 0` keeps each checkpoint's look-up a search of the primary key, whatever the
@@ -529,22 +530,26 @@ impl PostgresStore {
 
     /// See [`TracingStore::pack_visits`]. The rows packed are locked first (and any a writer holds
     /// are left for later), so that no visit of their days is being written while they are read.
-    async fn pack_some(&self, before_day: i64, limit: usize) -> StoreResult<usize> {
+    async fn pack_some(&self, before_day: i64, after: PackCursor, limit: usize) -> StoreResult<(usize, PackCursor)> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let stale: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT checkpoint_id, day FROM visit_packs WHERE visits IS NULL AND day >= $1 AND day < $2
-             LIMIT $3 FOR UPDATE SKIP LOCKED",
+            "SELECT checkpoint_id, day FROM visit_packs
+             WHERE visits IS NULL AND day >= $1 AND day < $2 AND (day, checkpoint_id) > ($3, $4)
+             ORDER BY day, checkpoint_id LIMIT $5 FOR UPDATE SKIP LOCKED",
         )
         .bind(visit_pack::FIRST_DAY)
         .bind(before_day)
+        .bind(after.day)
+        .bind(after.checkpoint.0)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
-        if stale.is_empty() {
+        let Some(&(checkpoint, day)) = stale.last() else {
             tx.commit().await.map_err(backend)?;
-            return Ok(0);
-        }
+            return Ok((0, after));
+        };
+        let last = PackCursor { day, checkpoint: CheckpointId(checkpoint) };
         let (checkpoints, days): (Vec<i64>, Vec<i64>) = stale.iter().copied().unzip();
         let (firsts, lasts): (Vec<i64>, Vec<i64>) = days.iter().map(|d| visit_pack::day_bounds(*d)).unzip();
         #[allow(clippy::type_complexity)]
@@ -601,44 +606,22 @@ impl PostgresStore {
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
-        Ok(stale.len())
+        Ok((stale.len(), last))
     }
 }
 
 /// The visits of `ranges` (by checkpoint) that the checkpoints' fresh `packs` (by checkpoint and
 /// day) hold, and the stretches of the ranges left to read from the rows.
 fn unpack(ranges: &[VisitRange], packs: &[(i64, i64, Vec<u8>)]) -> StoreResult<(Vec<Visit>, Vec<VisitRange>)> {
-    // A packed visit takes about 14 bytes: room for them at once, not by doubling.
-    let mut out = Vec::with_capacity(packs.iter().map(|p| p.2.len() / 12).sum());
-    let mut stretches: Vec<VisitRange> = Vec::new();
-    let mut next = 0;
+    let (mut out, mut stretches) = (Vec::new(), Vec::new());
+    let mut rest = packs;
     for at in ranges.chunk_by(|a, b| a.checkpoint == b.checkpoint) {
-        let checkpoint = at[0].checkpoint;
-        while packs.get(next).is_some_and(|p| p.0 < checkpoint.0) {
-            next += 1;
-        }
-        let mine = packs[next..].iter().take_while(|p| p.0 == checkpoint.0).count();
-        let here = &packs[next..next + mine];
-        let days: Vec<i64> = here.iter().map(|p| p.1).collect();
-        for r in at {
-            let mut failed = Ok(());
-            visit_pack::plan(
-                r,
-                &days,
-                |day| {
-                    if let Some((_, _, bytes)) = here.iter().find(|p| p.1 == day)
-                        && let Err(e) = visit_pack::decode_range(bytes, r, &mut out)
-                    {
-                        failed = Err(StoreError::Backend(format!(
-                            "the visit pack of checkpoint {}, day {day}: {e}",
-                            checkpoint.0
-                        )));
-                    }
-                },
-                |lowest_start, to| stretches.push(VisitRange { lowest_start, to, ..*r }),
-            );
-            failed?;
-        }
+        let checkpoint = at[0].checkpoint.0;
+        rest = &rest[rest.iter().take_while(|p| p.0 < checkpoint).count()..];
+        let here: Vec<(i64, &[u8])> =
+            rest.iter().take_while(|p| p.0 == checkpoint).map(|p| (p.1, p.2.as_slice())).collect();
+        visit_pack::unpack(at, &here, &mut out, |r| stretches.push(r))
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
     }
     Ok((out, stretches))
 }

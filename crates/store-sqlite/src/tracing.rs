@@ -272,8 +272,8 @@ impl TracingStore for SqliteStore {
         Ok(out)
     }
 
-    async fn pack_visits(&self, before_day: i64, limit: usize) -> StoreResult<usize> {
-        self.pack_some(before_day, limit).await
+    async fn pack_visits(&self, before_day: i64, after: PackCursor, limit: usize) -> StoreResult<(usize, PackCursor)> {
+        self.pack_some(before_day, after, limit).await
     }
 
     async fn contact_people(&self, users: &[UserId]) -> StoreResult<Vec<ContactPerson>> {
@@ -484,46 +484,27 @@ impl SqliteStore {
                 )?;
                 let mut out = Vec::new();
                 let mut packs: Vec<(i64, Vec<u8>)> = Vec::new();
+                let mut stretches = Vec::new();
                 // The ranges come by checkpoint: one look-up of each checkpoint's packs.
                 for at in ranges.chunk_by(|a, b| a.checkpoint == b.checkpoint) {
                     let checkpoint = at[0].checkpoint;
-                    let first = visit_pack::day_of(at.iter().map(|r| r.lowest_start).min().unwrap_or(0));
-                    let last = visit_pack::day_of(at.iter().map(|r| r.to).max().unwrap_or(0));
+                    let (first, last) = visit_pack::days_of(at);
                     packs.clear();
                     let mut found = packs_of.query((checkpoint.0, first, last))?;
                     while let Some(row) = found.next()? {
                         packs.push((row.get(0)?, row.get_ref(1)?.as_blob()?.to_vec()));
                     }
-                    let days: Vec<i64> = packs.iter().map(|(day, _)| *day).collect();
-                    // A packed visit takes about 14 bytes: room for them at once, not by doubling.
-                    out.reserve(packs.iter().map(|(_, bytes)| bytes.len() / 12).sum());
-                    for r in at {
-                        let mut failed = Ok(());
-                        let mut stretches = Vec::new();
-                        visit_pack::plan(
-                            r,
-                            &days,
-                            |day| {
-                                if let Some((_, bytes)) = packs.iter().find(|(d, _)| *d == day)
-                                    && let Err(e) = visit_pack::decode_range(bytes, r, &mut out)
-                                {
-                                    failed = Err(damaged(checkpoint, day, e));
-                                }
-                            },
-                            |from, to| stretches.push((from, to)),
-                        );
-                        failed?;
-                        for (lowest, to) in stretches {
-                            let mut rows = rows_in.query((checkpoint.0, lowest, r.from, to))?;
-                            while let Some(row) = rows.next()? {
-                                out.push(Visit {
-                                    id: row.get(0)?,
-                                    user: UserId(row.get(1)?),
-                                    checkpoint,
-                                    start: row.get(2)?,
-                                    end: row.get(3)?,
-                                });
-                            }
+                    visit_pack::unpack(at, &packs, &mut out, |r| stretches.push(r)).map_err(damaged)?;
+                    for r in stretches.drain(..) {
+                        let mut rows = rows_in.query((checkpoint.0, r.lowest_start, r.from, r.to))?;
+                        while let Some(row) = rows.next()? {
+                            out.push(Visit {
+                                id: row.get(0)?,
+                                user: UserId(row.get(1)?),
+                                checkpoint,
+                                start: row.get(2)?,
+                                end: row.get(3)?,
+                            });
                         }
                     }
                 }
@@ -534,7 +515,7 @@ impl SqliteStore {
 
     /// See [`TracingStore::pack_visits`]: in one write transaction, which SQLite lets no other
     /// writer share.
-    async fn pack_some(&self, before_day: i64, limit: usize) -> StoreResult<usize> {
+    async fn pack_some(&self, before_day: i64, after: PackCursor, limit: usize) -> StoreResult<(usize, PackCursor)> {
         let packer = self.packer.clone();
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
@@ -547,11 +528,19 @@ impl SqliteStore {
             let stale: Vec<(i64, i64)> = tx
                 .prepare_cached(
                     "SELECT checkpoint_id, day FROM visit_packs
-                     WHERE visits IS NULL AND day >= ?1 AND day < ?2 LIMIT ?3",
+                     WHERE visits IS NULL AND day >= ?1 AND day < ?2 AND (day, checkpoint_id) > (?3, ?4)
+                     ORDER BY day, checkpoint_id LIMIT ?5",
                 )?
-                .query_map((visit_pack::FIRST_DAY, before_day, i64::try_from(limit).unwrap_or(i64::MAX)), |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
+                .query_map(
+                    (
+                        visit_pack::FIRST_DAY,
+                        before_day,
+                        after.day,
+                        after.checkpoint.0,
+                        i64::try_from(limit).unwrap_or(i64::MAX),
+                    ),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?
                 .collect::<rusqlite::Result<_>>()?;
             {
                 let mut of_day = tx.prepare_cached(
@@ -585,7 +574,10 @@ impl SqliteStore {
                 }
             }
             tx.commit()?;
-            Ok(stale.len())
+            let last = stale
+                .last()
+                .map_or(after, |&(checkpoint, day)| PackCursor { day, checkpoint: CheckpointId(checkpoint) });
+            Ok((stale.len(), last))
         })
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
@@ -603,9 +595,8 @@ fn open_packer(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection>
 }
 
 /// A pack that could not be read, as rusqlite reports a value it could not convert.
-fn damaged(checkpoint: CheckpointId, day: i64, e: visit_pack::PackError) -> rusqlite::Error {
-    let what = format!("checkpoint {}, day {day}: {e}", checkpoint.0);
-    rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Blob, what.into())
+fn damaged(e: visit_pack::DamagedPack) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Blob, e.into())
 }
 
 fn visit_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Visit> {

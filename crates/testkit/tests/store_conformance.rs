@@ -2687,13 +2687,18 @@ mod tracing {
                     .map(|(c, at)| (c, day(at)))
                     .to_vec(),
             );
-            let mut stale_days = stale_days;
-            stale_days.dedup();
-            assert_eq!(s.pack_visits(day(-10 * HOUR), 100).await.unwrap(), 0);
+            // The packer's walk goes in order of day and checkpoint.
+            let mut walk: Vec<PackCursor> =
+                stale_days.iter().map(|&(checkpoint, day)| PackCursor { day, checkpoint }).collect();
+            walk.sort();
+            walk.dedup();
+            let (start, last) = (PackCursor::START, walk[walk.len() - 1]);
+            assert_eq!(s.pack_visits(day(-10 * HOUR), start, 100).await.unwrap(), (0, start));
             // A few at a time, then all; then nothing is left.
-            assert_eq!(s.pack_visits(day(10 * DAY), 1).await.unwrap(), 1);
-            assert_eq!(s.pack_visits(day(10 * DAY), 100).await.unwrap(), stale_days.len() - 1);
-            assert_eq!(s.pack_visits(day(10 * DAY), 100).await.unwrap(), 0);
+            assert_eq!(s.pack_visits(day(10 * DAY), start, 1).await.unwrap(), (1, walk[0]));
+            assert_eq!(s.pack_visits(day(10 * DAY), walk[0], 100).await.unwrap(), (walk.len() - 1, last));
+            assert_eq!(s.pack_visits(day(10 * DAY), last, 100).await.unwrap(), (0, last));
+            assert_eq!(s.pack_visits(day(10 * DAY), start, 100).await.unwrap(), (0, start));
             assert_eq!(read().await, rows, "packs answer as the rows did");
 
             // A visit of a packed day is lengthened: its pack is stale at once, and the rows answer
@@ -2702,7 +2707,10 @@ mod tracing {
             let longer = read().await;
             let an_now = longer.iter().find(|v| v.id == v_an).unwrap();
             assert_eq!(an_now.end, t(55 * MIN + HOUR).0, "{longer:?}");
-            assert_eq!(s.pack_visits(day(10 * DAY), 100).await.unwrap(), 1);
+            // A walk goes on from where it is: a pack made stale behind it waits for the next.
+            assert_eq!(s.pack_visits(day(10 * DAY), last, 100).await.unwrap(), (0, last));
+            let again = PackCursor { day: day(0), checkpoint: gate };
+            assert_eq!(s.pack_visits(day(10 * DAY), start, 100).await.unwrap(), (1, again));
             assert_eq!(read().await, longer);
         }
 
