@@ -731,9 +731,9 @@ impl App {
     /// without it, only slower on the days it has not packed.
     pub async fn pack_visits(&self) -> Result<usize, AppError> {
         let today = crate::visit_pack::day_of(self.now().millis());
-        // A walk from a cursor looks at each stale pack once. PostgreSQL keeps a pack's entry in
-        // the index of stale packs until vacuum, packed or not, and a walk that began at the start
-        // each time stepped over every pack already packed.
+        // Each batch goes on from where the last one ended, so that it looks at each stale pack
+        // once: PostgreSQL keeps a packed pack's entry in the index of stale packs until vacuum,
+        // and batches that each began at the start stepped over all of them.
         let (mut total, mut after) = (0, crate::visit_pack::PackCursor::START);
         loop {
             let (n, last) = self.store.pack_visits(today, after, PACKS_AT_ONCE).await?;

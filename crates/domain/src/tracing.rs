@@ -473,9 +473,8 @@ impl Tracer {
                     .spawn_scoped(scope, || self.contacts_in(visits, &at, Some(1)));
                 match other {
                     Ok(other) => {
-                        let mut found = self.contacts_in(visits, &at, Some(0));
-                        found.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-                        found
+                        let found = self.contacts_in(visits, &at, Some(0));
+                        merge(found, other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
                     }
                     // No thread to be had: one does it all.
                     Err(_) => self.contacts_in(visits, &at, None),
@@ -506,13 +505,15 @@ impl Tracer {
     /// they are first dealt into groups by person, each small enough for the processor's cache,
     /// and each group is then sorted and gone through on its own.
     fn contacts_in(&self, visits: &[Visit], at: &PlaceIndex<'_>, half: Option<usize>) -> Vec<Contact> {
-        let groups = half.map_or(0..GROUPS, |h| h * GROUPS / 2..(h + 1) * GROUPS / 2);
-        let mut dealt: Vec<Vec<(Visit, usize)>> = (0..GROUPS)
-            .map(|g| if groups.contains(&g) { Vec::with_capacity(visits.len() / GROUPS + 64) } else { Vec::new() })
+        // A small step (an F1 step: a few thousand visits) fits the cache as it is: one group.
+        let count = if half.is_none() && visits.len() < PARALLEL_VISITS { 1 } else { GROUPS };
+        let groups = half.map_or(0..count, |h| h * count / 2..(h + 1) * count / 2);
+        let mut dealt: Vec<Vec<(Visit, usize)>> = (0..count)
+            .map(|g| if groups.contains(&g) { Vec::with_capacity(visits.len() / count + 64) } else { Vec::new() })
             .collect();
         let mut run: Option<(CheckpointId, Option<usize>)> = None;
         for v in visits {
-            let group = group_of(v.user);
+            let group = if count == 1 { 0 } else { group_of(v.user) };
             if !groups.contains(&group) {
                 continue;
             }
@@ -555,6 +556,8 @@ impl Tracer {
                 }
             }
         }
+        // In the order of `contacts()`, on this thread: an F2 step finds a few hundred thousand.
+        contacts.sort_unstable_by_key(|c| (c.exposed_from, c.user));
         contacts
     }
 
@@ -590,9 +593,25 @@ impl Tracer {
 
     /// The contacts: by degree, then by when their exposure began.
     pub fn contacts(mut self) -> Vec<Contact> {
-        // Each person once: an unstable sort gives the one order.
+        // Each person once: an unstable sort gives the one order. Each step's contacts come in
+        // this order already, and a sorted list is only looked through.
         self.contacts.sort_unstable_by_key(|c| (c.degree, c.exposed_from, c.user));
         self.contacts
+    }
+}
+
+/// Two lists of contacts in order of exposure and person, as one.
+fn merge(a: Vec<Contact>, b: Vec<Contact>) -> Vec<Contact> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let from_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => (x.exposed_from, x.user) <= (y.exposed_from, y.user),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        out.extend(if from_a { a.next() } else { b.next() });
     }
 }
 

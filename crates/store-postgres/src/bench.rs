@@ -88,6 +88,11 @@ impl BenchStore for PostgresStore {
         .execute(&mut *conn)
         .await
         .map_err(backend)?;
+        // As autovacuum does after many inserts, long before the packer gets to days past: it
+        // marks the pages all visible, so that the packer's index-only scans skip the table.
+        // Without it, packing 100 million visits read a table page for nearly every visit (about
+        // 1 ms a pack, 8 minutes in all).
+        sqlx::query("VACUUM visits").execute(&mut *conn).await.map_err(backend)?;
         Ok(())
     }
 

@@ -532,6 +532,11 @@ impl PostgresStore {
     /// are left for later), so that no visit of their days is being written while they are read.
     async fn pack_some(&self, before_day: i64, after: PackCursor, limit: usize) -> StoreResult<(usize, PackCursor)> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The walk must go down the index from the cursor, whatever the statistics say. Right
+        // after a load they said few packs were stale, and the planner chose a bitmap scan of
+        // every stale entry and a sort: 240 ms a batch at 100 million visits, where the index
+        // walk takes well under a millisecond.
+        sqlx::query("SET LOCAL enable_bitmapscan = off").execute(&mut *tx).await.map_err(backend)?;
         let stale: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT checkpoint_id, day FROM visit_packs
              WHERE visits IS NULL AND day >= $1 AND day < $2 AND (day, checkpoint_id) > ($3, $4)
