@@ -1478,7 +1478,9 @@ pub trait BenchStore: Send + Sync {
     async fn bench_load_begin(&self) -> StoreResult<Vec<String>>;
     /// After it: builds the indexes `bench_load_begin` took away, puts the triggers back,
     /// computes each checkpoint's longest visit, as the migration that added it does, and marks
-    /// the loaded days' visit packs stale, as the triggers would have.
+    /// the loaded days' visit packs stale, as the triggers would have. PostgreSQL also vacuums
+    /// `visits`, as autovacuum does after many inserts: unvacuumed, the packer's index-only scans
+    /// read a table page for nearly every visit.
     async fn bench_load_end(&self, definitions: Vec<String>) -> StoreResult<()>;
     /// Adds ended visits (their people and checkpoints exist).
     async fn bench_visits(&self, visits: &[BenchVisit]) -> StoreResult<()>;

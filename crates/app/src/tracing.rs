@@ -18,7 +18,8 @@ use vaora_domain::cccd::Cccd;
 use vaora_domain::phone::PhoneNumber;
 use vaora_domain::status::{Fact, Facts};
 use vaora_domain::tracing::{
-    CaseBasis, CaseStatus, Contact, MAX_WINDOW_MS, Need, Places, TraceParams, Tracer, Visit, WINDOW_DAYS_BEFORE,
+    CaseBasis, CaseStatus, Contact, Contacts, MAX_WINDOW_MS, Need, Places, TraceParams, Tracer, Visit,
+    WINDOW_DAYS_BEFORE,
 };
 use vaora_domain::{AgencyId, CaseId, CheckpointId, SpaceId, Timestamp, UserId};
 
@@ -474,7 +475,7 @@ impl App {
     }
 
     /// Runs the tracer for a case against the store.
-    async fn run_trace(&self, c: &CaseRecord) -> Result<(Vec<Visit>, Vec<Contact>), AppError> {
+    async fn run_trace(&self, c: &CaseRecord) -> Result<(Vec<Visit>, Contacts), AppError> {
         find_contacts(self.store.as_ref(), c.user_id, c.window_from, c.window_to, c.params).await
     }
 
@@ -492,7 +493,7 @@ impl App {
         let checkpoints: BTreeSet<CheckpointId> = stays
             .iter()
             .map(|v| v.checkpoint)
-            .chain(contacts.iter().flat_map(|x| x.exposures.iter().map(|e| e.checkpoint)))
+            .chain(contacts.iter().flat_map(|x| contacts.exposures(x).iter().map(|e| e.checkpoint)))
             .collect();
         let checkpoints: Vec<CheckpointId> = checkpoints.into_iter().collect();
         let labels: HashMap<CheckpointId, PlaceLabel> =
@@ -522,7 +523,7 @@ impl App {
             })
             .collect();
         let mut views = Vec::with_capacity(contacts.len());
-        for x in contacts {
+        for x in contacts.iter() {
             let person = found.get(&x.user);
             let phone = match person.and_then(|p| p.phone_sealed.as_deref()) {
                 Some(sealed) => Some(self.secrets.open("user.phone", sealed)?),
@@ -544,8 +545,8 @@ impl App {
                 phone_is_guardians: person.is_some_and(|p| p.via_guardian),
                 address,
                 exposed_from: Timestamp(x.exposed_from),
-                exposures: x
-                    .exposures
+                exposures: contacts
+                    .exposures(x)
                     .iter()
                     .map(|e| {
                         let l = label(e.checkpoint);
@@ -605,7 +606,8 @@ impl App {
             let x = by_user
                 .get(user)
                 .ok_or_else(|| AppError::invalid("notice_not_a_contact", "this person is not a contact of the case"))?;
-            let first = &x.exposures[0];
+            let first =
+                contacts.exposures(x).first().ok_or_else(|| AppError::internal("a contact with no exposure"))?;
             let days = u64::try_from(self.settings.notice_days).unwrap_or(14);
             let active_until = Timestamp(first.to)
                 .to_utc()
@@ -681,7 +683,7 @@ pub async fn find_contacts(
     from: Timestamp,
     to: Timestamp,
     params: TraceParams,
-) -> Result<(Vec<Visit>, Vec<Contact>), AppError> {
+) -> Result<(Vec<Visit>, Contacts), AppError> {
     let places = Places::new(store.space_pairs().await?);
     let mut tracer = Tracer::new(user, from.millis(), to.millis(), params, places)
         .map_err(|e| AppError::invalid("trace_settings_invalid", e.to_string()))?;

@@ -14,8 +14,9 @@
 //! The visits' indexes are built after the load, not kept up row by row (see
 //! `BenchStore::bench_load_begin`). After loading, the days before today are packed for tracing,
 //! as `vaora serve` does every ten minutes (`vaora_app::visit_pack`; counted in the load's time,
-//! and reported as `pack_s`), and the planner's statistics are gathered (`ANALYZE`), as
-//! PostgreSQL's autovacuum would in production. Loading ten million visits takes minutes;
+//! and reported as `pack_s`), and the planner's statistics are gathered (`ANALYZE`); before
+//! packing, PostgreSQL vacuums the loaded visits. Both are what PostgreSQL's autovacuum does in
+//! production after many inserts. Loading ten million visits takes minutes;
 //! `--reuse` times a database an earlier run loaded the same day (with the same `--visits`): the
 //! same seed draws the same routines and cases, and only the inserts are skipped (days left
 //! unpacked, if any, are packed).

@@ -18,6 +18,7 @@
 //! so that a whole workplace of F1s costs a few index scans, not one per stay.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -216,7 +217,7 @@ impl Places {
 }
 
 /// One time a contact was with the person they were found through.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Exposure {
     /// When their time together began (the overlap with the widened stay).
     pub from: i64,
@@ -241,7 +242,7 @@ impl Exposure {
     }
 }
 
-/// A person found by tracing.
+/// A person found by tracing. Their exposures are in the [`Contacts`] they came in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     /// Who.
@@ -250,8 +251,48 @@ pub struct Contact {
     pub degree: u8,
     /// When their earliest exposure began.
     pub exposed_from: i64,
-    /// Every exposure at that degree, earliest first.
-    pub exposures: Vec<Exposure>,
+    /// Where their exposures are: which of the lists, and where in it.
+    exposures: (usize, Range<usize>),
+}
+
+/// What tracing found: the contacts, by degree and then by when their exposure began, and the
+/// exposures of each.
+///
+/// An F2 step finds hundreds of thousands of contacts with one or two exposures each. A list of
+/// its own for each made as many small allocations, and freeing them left glibc's allocator
+/// hundreds of thousands of small blocks to merge at the next large allocation: 10–50 ms, in
+/// whatever request came next. So each thread of each step writes its exposures to one list, and
+/// a contact knows its part of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contacts {
+    list: Vec<Contact>,
+    exposures: Vec<Vec<Exposure>>,
+}
+
+impl Contacts {
+    /// Every exposure of `contact` at its degree, earliest first (none for a contact from other
+    /// `Contacts`).
+    pub fn exposures(&self, contact: &Contact) -> &[Exposure] {
+        let (list, range) = &contact.exposures;
+        self.exposures.get(*list).and_then(|l| l.get(range.clone())).unwrap_or_default()
+    }
+}
+
+impl<'a> IntoIterator for &'a Contacts {
+    type Item = &'a Contact;
+    type IntoIter = std::slice::Iter<'a, Contact>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+impl std::ops::Deref for Contacts {
+    type Target = [Contact];
+
+    fn deref(&self) -> &[Contact] {
+        &self.list
+    }
 }
 
 /// A person's visits the tracer needs: those overlapping `[from, to]`.
@@ -360,7 +401,7 @@ pub struct Tracer {
     known: FxHashMap<UserId, u8>,
     /// This degree's stays to trace from, by place.
     sources: BTreeMap<Place, PlaceSources>,
-    contacts: Vec<Contact>,
+    contacts: Contacts,
     /// From how many visits one step shares its work out between two threads.
     parallel_from: usize,
 }
@@ -380,7 +421,7 @@ impl Tracer {
             frontier: vec![(case, from)],
             known: FxHashMap::from_iter([(case, 0)]),
             sources: BTreeMap::new(),
-            contacts: Vec::new(),
+            contacts: Contacts::default(),
             parallel_from: PARALLEL_VISITS,
         })
     }
@@ -464,23 +505,31 @@ impl Tracer {
             return;
         }
         let at = PlaceIndex::of(&self.sources, &self.places);
-        let mut found: Vec<Contact> = if visits.len() < self.parallel_from {
-            self.contacts_in(visits, &at, None)
+        // The exposures' lists are numbered on from those of the earlier steps.
+        let list = self.contacts.exposures.len();
+        let (mut found, exposures) = if visits.len() < self.parallel_from {
+            let (found, exposures) = self.contacts_in(visits, &at, None, list);
+            (found, vec![exposures])
         } else {
             std::thread::scope(|scope| {
                 let other = std::thread::Builder::new()
                     .name("vaora-trace".into())
-                    .spawn_scoped(scope, || self.contacts_in(visits, &at, Some(1)));
+                    .spawn_scoped(scope, || self.contacts_in(visits, &at, Some(1), list + 1));
                 match other {
                     Ok(other) => {
-                        let found = self.contacts_in(visits, &at, Some(0));
-                        merge(found, other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                        let (found, exposures) = self.contacts_in(visits, &at, Some(0), list);
+                        let (other, others) = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        (merge(found, other), vec![exposures, others])
                     }
                     // No thread to be had: one does it all.
-                    Err(_) => self.contacts_in(visits, &at, None),
+                    Err(_) => {
+                        let (found, exposures) = self.contacts_in(visits, &at, None, list);
+                        (found, vec![exposures])
+                    }
                 }
             })
         };
+        self.contacts.exposures.extend(exposures);
         self.sources.clear();
         self.degree += 1;
         self.frontier.clear();
@@ -492,19 +541,26 @@ impl Tracer {
                 self.frontier.push((c.user, c.exposed_from));
             }
         }
-        self.contacts.append(&mut found);
+        self.contacts.list.append(&mut found);
         self.stage = if self.frontier.is_empty() { Stage::Done } else { Stage::Sources };
     }
 
-    /// The people not yet known who were exposed in `visits`, at this degree; with `half`, only
-    /// those of one half of the groups (0 or 1).
+    /// The people not yet known who were exposed in `visits`, at this degree, and their exposures
+    /// (to be the `list`th of [`Contacts`]); with `half`, only those of one half of the groups (0
+    /// or 1).
     ///
     /// The visits come by checkpoint, and a person's exposures must come together. Keeping every
     /// person's list open while going through the visits writes a million exposures all over
     /// memory at an F2 step, and sorting the visits by person reads them all over memory. So
     /// they are first dealt into groups by person, each small enough for the processor's cache,
     /// and each group is then sorted and gone through on its own.
-    fn contacts_in(&self, visits: &[Visit], at: &PlaceIndex<'_>, half: Option<usize>) -> Vec<Contact> {
+    fn contacts_in(
+        &self,
+        visits: &[Visit],
+        at: &PlaceIndex<'_>,
+        half: Option<usize>,
+        list: usize,
+    ) -> (Vec<Contact>, Vec<Exposure>) {
         // A small step (an F1 step: a few thousand visits) fits the cache as it is: one group.
         let count = if half.is_none() && visits.len() < PARALLEL_VISITS { 1 } else { GROUPS };
         let groups = half.map_or(0..count, |h| h * count / 2..(h + 1) * count / 2);
@@ -538,27 +594,27 @@ impl Tracer {
         for mut group in dealt {
             group.sort_unstable_by_key(|(v, _)| v.user);
             for person in group.chunk_by(|a, b| a.0.user == b.0.user) {
-                exposures.clear();
+                let start = exposures.len();
                 for (v, place) in person {
                     let (place, here) = at.places[*place];
                     self.expose(v, place, here, &mut exposures);
                 }
                 // A visit given twice made the same exposures twice.
-                exposures.sort_unstable_by_key(|e| (e.from, e.to, e.via_visit, e.visit));
-                exposures.dedup();
-                if let Some(first) = exposures.first() {
+                exposures[start..].sort_unstable_by_key(|e| (e.from, e.to, e.via_visit, e.visit));
+                dedup_from(&mut exposures, start);
+                if let Some(first) = exposures.get(start) {
                     contacts.push(Contact {
                         user: person[0].0.user,
                         degree: self.degree,
                         exposed_from: first.from,
-                        exposures: exposures.clone(),
+                        exposures: (list, start..exposures.len()),
                     });
                 }
             }
         }
         // In the order of `contacts()`, on this thread: an F2 step finds a few hundred thousand.
         contacts.sort_unstable_by_key(|c| (c.exposed_from, c.user));
-        contacts
+        (contacts, exposures)
     }
 
     /// The exposures of the visit `v` at `place`, whose stays traced from are `here`.
@@ -592,12 +648,24 @@ impl Tracer {
     }
 
     /// The contacts: by degree, then by when their exposure began.
-    pub fn contacts(mut self) -> Vec<Contact> {
+    pub fn contacts(mut self) -> Contacts {
         // Each person once: an unstable sort gives the one order. Each step's contacts come in
         // this order already, and a sorted list is only looked through.
-        self.contacts.sort_unstable_by_key(|c| (c.degree, c.exposed_from, c.user));
+        self.contacts.list.sort_unstable_by_key(|c| (c.degree, c.exposed_from, c.user));
         self.contacts
     }
+}
+
+/// Drops the repeats from `list[start..]`, which is sorted.
+fn dedup_from(list: &mut Vec<Exposure>, start: usize) {
+    let mut kept = start;
+    for i in start..list.len() {
+        if kept == start || list[i] != list[kept - 1] {
+            list[kept] = list[i];
+            kept += 1;
+        }
+    }
+    list.truncate(kept);
 }
 
 /// Two lists of contacts in order of exposure and person, as one.
@@ -630,7 +698,7 @@ mod tests {
     }
 
     /// Runs a tracer against visits held in memory, as a store would answer it.
-    fn trace(visits: &[Visit], case: i64, from: i64, to: i64, params: TraceParams, places: &Places) -> Vec<Contact> {
+    fn trace(visits: &[Visit], case: i64, from: i64, to: i64, params: TraceParams, places: &Places) -> Contacts {
         trace_in(visits, case, (from, to), params, places, false)
     }
 
@@ -643,7 +711,7 @@ mod tests {
         params: TraceParams,
         places: &Places,
         parallel: bool,
-    ) -> Vec<Contact> {
+    ) -> Contacts {
         let mut t = Tracer::new(UserId(case), from, to, params, places.clone()).unwrap();
         if parallel {
             t.parallel_from = 0;
@@ -734,8 +802,11 @@ mod tests {
         known
     }
 
-    fn as_map(contacts: Vec<Contact>) -> BTreeMap<UserId, (u8, i64, BTreeSet<Exposure>)> {
-        contacts.into_iter().map(|c| (c.user, (c.degree, c.exposed_from, c.exposures.into_iter().collect()))).collect()
+    fn as_map(contacts: &Contacts) -> BTreeMap<UserId, (u8, i64, BTreeSet<Exposure>)> {
+        contacts
+            .iter()
+            .map(|c| (c.user, (c.degree, c.exposed_from, contacts.exposures(c).iter().copied().collect())))
+            .collect()
     }
 
     #[test]
@@ -758,12 +829,13 @@ mod tests {
         let contacts = trace(&visits, 100, 0, 18 * 60 * MIN, params, &places);
         let got: Vec<(i64, u8)> = contacts.iter().map(|c| (c.user.0, c.degree)).collect();
         assert_eq!(got, [(200, 1), (800, 1), (300, 1), (400, 2), (500, 2)]);
-        let vias: Vec<UserId> = contacts[3].exposures.iter().map(|e| e.via).collect();
+        let vias: Vec<UserId> = contacts.exposures(&contacts[3]).iter().map(|e| e.via).collect();
         assert_eq!(vias, [UserId(200), UserId(300)], "400 met both F1s, each after their exposure");
         let f2 = &contacts[4];
         assert_eq!(f2.exposed_from, (12 * 60 + 59) * MIN);
-        assert_eq!((f2.exposures[0].via, f2.exposures[0].place), (UserId(200), Place::Checkpoint(CheckpointId(3))));
-        assert_eq!(contacts[2].exposures[0].overlap_ms(), 0, "touching counts");
+        let first = contacts.exposures(f2)[0];
+        assert_eq!((first.via, first.place), (UserId(200), Place::Checkpoint(CheckpointId(3))));
+        assert_eq!(contacts.exposures(&contacts[2])[0].overlap_ms(), 0, "touching counts");
         // With a minimum overlap of 5 minutes the touch and the zero-length scan no longer count:
         // 300 is then an F2, through 200 at the reception.
         let strict = TraceParams::new(DEFAULT_BUFFER_MS, 5 * MIN, 2).unwrap();
@@ -772,7 +844,7 @@ mod tests {
         // F1 only.
         let f1 = TraceParams::new(DEFAULT_BUFFER_MS, 0, 1).unwrap();
         assert_eq!(trace(&visits, 100, 0, 18 * 60 * MIN, f1, &places).len(), 3);
-        assert_eq!(as_map(contacts), brute_force(&visits, 100, (0, 18 * 60 * MIN), params, &places));
+        assert_eq!(as_map(&contacts), brute_force(&visits, 100, (0, 18 * 60 * MIN), params, &places));
     }
 
     #[test]
@@ -825,7 +897,7 @@ mod tests {
                 prop_assert!(c.user != UserId(case), "the case is no contact");
                 prop_assert!(c.degree >= 1 && c.degree <= depth);
             }
-            prop_assert_eq!(as_map(got), brute_force(&visits, case, (from, to), params, &places));
+            prop_assert_eq!(as_map(&got), brute_force(&visits, case, (from, to), params, &places));
         }
     }
 }
