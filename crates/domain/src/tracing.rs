@@ -229,10 +229,8 @@ pub struct Exposure {
     pub via_visit: i64,
     /// The contact's visit.
     pub visit: i64,
-    /// The contact's checkpoint.
+    /// The contact's checkpoint (the place they shared is its place: see [`Places::place`]).
     pub checkpoint: CheckpointId,
-    /// The place they shared.
-    pub place: Place,
 }
 
 impl Exposure {
@@ -353,7 +351,7 @@ struct PlaceSources {
 /// belongs to.
 #[derive(Debug)]
 struct PlaceIndex<'a> {
-    places: Vec<(Place, &'a PlaceSources)>,
+    places: Vec<&'a PlaceSources>,
     of: FxHashMap<CheckpointId, usize>,
 }
 
@@ -364,10 +362,19 @@ impl<'a> PlaceIndex<'a> {
             for checkpoint in places.checkpoints(*place) {
                 at.of.insert(checkpoint, at.places.len());
             }
-            at.places.push((*place, here));
+            at.places.push(here);
         }
         at
     }
+}
+
+/// A visit dealt to a group by person: the index of its place in [`PlaceIndex::places`], and of
+/// the first of the stays there that could reach it.
+#[derive(Debug, Clone, Copy)]
+struct Dealt {
+    visit: Visit,
+    place: u32,
+    first: u32,
 }
 
 /// A stay of a person traced from, clipped and widened.
@@ -564,7 +571,7 @@ impl Tracer {
         // A small step (an F1 step: a few thousand visits) fits the cache as it is: one group.
         let count = if half.is_none() && visits.len() < PARALLEL_VISITS { 1 } else { GROUPS };
         let groups = half.map_or(0..count, |h| h * count / 2..(h + 1) * count / 2);
-        let mut dealt: Vec<Vec<(Visit, usize)>> = (0..count)
+        let mut dealt: Vec<Vec<Dealt>> = (0..count)
             .map(|g| if groups.contains(&g) { Vec::with_capacity(visits.len() / count + 64) } else { Vec::new() })
             .collect();
         let mut run: Option<(CheckpointId, Option<usize>)> = None;
@@ -585,26 +592,35 @@ impl Tracer {
             if let Some(place) = place
                 && !self.known.contains_key(&v.user)
             {
-                dealt[group].push((*v, place));
+                // Where the stays that could reach it begin: looked for here, while this place's
+                // stays are in the cache (further on, the visits come by person).
+                let here = at.places[place];
+                let first = here.list.partition_point(|s| s.from < v.start.saturating_sub(here.longest));
+                dealt[group].push(Dealt { visit: *v, place: place as u32, first: first as u32 });
             }
         }
 
-        let mut contacts = Vec::new();
-        let mut exposures: Vec<Exposure> = Vec::new();
+        // Room enough from the start: grown step by step, these lists of megabytes were copied at
+        // each doubling into memory the system had to hand out afresh. A step makes at most one
+        // contact per visit dealt, and about two exposures or fewer (on the benchmark's data); a
+        // step that makes more grows its list once or twice.
+        let dealt_visits: usize = dealt.iter().map(Vec::len).sum();
+        let mut contacts = Vec::with_capacity(dealt_visits);
+        let mut exposures: Vec<Exposure> = Vec::with_capacity(dealt_visits * 2);
         for mut group in dealt {
-            group.sort_unstable_by_key(|(v, _)| v.user);
-            for person in group.chunk_by(|a, b| a.0.user == b.0.user) {
+            group.sort_unstable_by_key(|d| d.visit.user);
+            for person in group.chunk_by(|a, b| a.visit.user == b.visit.user) {
                 let start = exposures.len();
-                for (v, place) in person {
-                    let (place, here) = at.places[*place];
-                    self.expose(v, place, here, &mut exposures);
+                for d in person {
+                    let here = at.places[d.place as usize];
+                    self.expose(&d.visit, &here.list[d.first as usize..], &mut exposures);
                 }
                 // A visit given twice made the same exposures twice.
                 exposures[start..].sort_unstable_by_key(|e| (e.from, e.to, e.via_visit, e.visit));
                 dedup_from(&mut exposures, start);
                 if let Some(first) = exposures.get(start) {
                     contacts.push(Contact {
-                        user: person[0].0.user,
+                        user: person[0].visit.user,
                         degree: self.degree,
                         exposed_from: first.from,
                         exposures: (list, start..exposures.len()),
@@ -617,13 +633,11 @@ impl Tracer {
         (contacts, exposures)
     }
 
-    /// The exposures of the visit `v` at `place`, whose stays traced from are `here`.
-    fn expose(&self, v: &Visit, place: Place, here: &PlaceSources, exposures: &mut Vec<Exposure>) {
-        // Only stays that start at or before the visit ends, and not so early that even the
-        // longest stay at this place could not reach it.
-        let first = here.list.partition_point(|s| s.from < v.start.saturating_sub(here.longest));
-        let last = here.list.partition_point(|s| s.from <= v.end);
-        for s in &here.list[first..last.max(first)] {
+    /// The exposures of the visit `v`, where `stays` are the stays traced from at its place that
+    /// start no earlier than the longest stay there could reach it, by start.
+    fn expose(&self, v: &Visit, stays: &[Source], exposures: &mut Vec<Exposure>) {
+        // Only stays that start at or before the visit ends.
+        for s in stays.iter().take_while(|s| s.from <= v.end) {
             if s.to < v.start || s.via == v.user {
                 continue;
             }
@@ -636,7 +650,6 @@ impl Tracer {
                     via_visit: s.via_visit,
                     visit: v.id,
                     checkpoint: v.checkpoint,
-                    place,
                 });
             }
         }
@@ -785,7 +798,6 @@ mod tests {
                                 via_visit: sv.id,
                                 visit: other.id,
                                 checkpoint: other.checkpoint,
-                                place: places.place(other.checkpoint),
                             });
                         }
                     }
@@ -834,7 +846,7 @@ mod tests {
         let f2 = &contacts[4];
         assert_eq!(f2.exposed_from, (12 * 60 + 59) * MIN);
         let first = contacts.exposures(f2)[0];
-        assert_eq!((first.via, first.place), (UserId(200), Place::Checkpoint(CheckpointId(3))));
+        assert_eq!((first.via, first.checkpoint), (UserId(200), CheckpointId(3)));
         assert_eq!(contacts.exposures(&contacts[2])[0].overlap_ms(), 0, "touching counts");
         // With a minimum overlap of 5 minutes the touch and the zero-length scan no longer count:
         // 300 is then an F2, through 200 at the reception.
