@@ -258,7 +258,7 @@ pub struct Contact {
 ///
 /// An F2 step finds hundreds of thousands of contacts with one or two exposures each. A list of
 /// its own for each made as many small allocations, and freeing them left glibc's allocator
-/// hundreds of thousands of small blocks to merge at the next large allocation: 10–50 ms, in
+/// hundreds of thousands of small blocks to merge at the next large allocation: 5–25 ms, in
 /// whatever request came next. So each thread of each step writes its exposures to one list, and
 /// a contact knows its part of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
