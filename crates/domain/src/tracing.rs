@@ -514,28 +514,27 @@ impl Tracer {
         let at = PlaceIndex::of(&self.sources, &self.places);
         // The exposures' lists are numbered on from those of the earlier steps.
         let list = self.contacts.exposures.len();
-        let (mut found, exposures) = if visits.len() < self.parallel_from {
-            let (found, exposures) = self.contacts_in(visits, &at, None, list);
-            (found, vec![exposures])
-        } else {
-            std::thread::scope(|scope| {
-                let other = std::thread::Builder::new()
-                    .name("vaora-trace".into())
-                    .spawn_scoped(scope, || self.contacts_in(visits, &at, Some(1), list + 1));
-                match other {
-                    Ok(other) => {
-                        let (found, exposures) = self.contacts_in(visits, &at, Some(0), list);
-                        let (other, others) = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                        (merge(found, other), vec![exposures, others])
-                    }
-                    // No thread to be had: one does it all.
-                    Err(_) => {
-                        let (found, exposures) = self.contacts_in(visits, &at, None, list);
-                        (found, vec![exposures])
-                    }
+        let (mut found, exposures) = std::thread::scope(|scope| {
+            let other = (visits.len() >= self.parallel_from)
+                .then(|| {
+                    std::thread::Builder::new()
+                        .name("vaora-trace".into())
+                        .spawn_scoped(scope, || self.contacts_in(visits, &at, Some(1), list + 1))
+                })
+                // No thread to be had: one does it all.
+                .and_then(Result::ok);
+            match other {
+                Some(other) => {
+                    let (found, exposures) = self.contacts_in(visits, &at, Some(0), list);
+                    let (other, others) = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    (merge(found, other), vec![exposures, others])
                 }
-            })
-        };
+                None => {
+                    let (found, exposures) = self.contacts_in(visits, &at, None, list);
+                    (found, vec![exposures])
+                }
+            }
+        });
         self.contacts.exposures.extend(exposures);
         self.sources.clear();
         self.degree += 1;
