@@ -16,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod keys;
 pub mod orgs;
+pub mod retention;
 pub mod roster_import;
 pub mod stats;
 pub mod store;
@@ -80,6 +81,9 @@ pub(crate) struct Caches {
     pub(crate) rules: cache::TtlCache<(), health::StatusRules>,
     /// Who is under an open case or an active exposure notice, and the facts that follow.
     pub(crate) tracing: cache::TtlCache<(), tracing::Flags>,
+    /// The first day kept by this instance's last complete sweep of visits (see
+    /// [`retention`]); `i32::MIN` before the first.
+    pub(crate) swept_to: std::sync::atomic::AtomicI32,
 }
 
 impl Caches {
@@ -93,6 +97,7 @@ impl Caches {
             declarations: cache::TtlCache::new(Duration::from_secs(60), 1_000_000),
             rules: cache::TtlCache::new(Duration::from_secs(10), 1),
             tracing: cache::TtlCache::new(Duration::from_secs(10), 1),
+            swept_to: std::sync::atomic::AtomicI32::new(i32::MIN),
         }
     }
 

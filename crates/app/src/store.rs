@@ -828,6 +828,16 @@ pub trait StatsStore: Send + Sync {
     async fn work_start(&self, agency: AgencyId) -> StoreResult<Option<i64>>;
     /// Sets it, with its audit entry.
     async fn set_work_start(&self, agency: AgencyId, minute: i64, audit: AuditRecord) -> StoreResult<()>;
+    /// At the first `limit` agencies after `after` (by id), in one transaction, deletes the
+    /// arrivals and the day counts of the days before `before_day` (statistics do not reach back
+    /// that far, and a recount from the arrivals would drop those counts anyway). Returns how many
+    /// arrivals, and the last agency it went through (`None`: there was none after `after`).
+    async fn purge_arrivals(
+        &self,
+        before_day: i32,
+        after: AgencyId,
+        limit: usize,
+    ) -> StoreResult<(u64, Option<AgencyId>)>;
 }
 
 /// Everything a use case may need from storage.
@@ -1043,6 +1053,25 @@ pub trait CheckinStore: Send + Sync {
         from: Timestamp,
         to: Timestamp,
     ) -> StoreResult<Vec<VisitRecord>>;
+    /// At the first `limit` checkpoints after `after` (by id), in one transaction, deletes the
+    /// scans made and the visits started before `before`, and the visit packs of the days before
+    /// `before`'s day (a scan of a later visit keeps no link to a deleted one). Returns what it
+    /// deleted and the last checkpoint it went through (`None`: there was none after `after`).
+    async fn purge_visits(
+        &self,
+        before: Timestamp,
+        after: CheckpointId,
+        limit: usize,
+    ) -> StoreResult<(VisitsPurged, Option<CheckpointId>)>;
+}
+
+/// What deleting old visits deleted (see [`CheckinStore::purge_visits`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct VisitsPurged {
+    /// Visits.
+    pub visits: u64,
+    /// Scans.
+    pub scans: u64,
 }
 
 /// A space: checkpoints of one agency that tracing counts as one place.
@@ -1351,6 +1380,8 @@ pub trait TracingStore: Send + Sync {
     async fn mark_notice_read(&self, user: UserId, id: i64, at: Timestamp) -> StoreResult<()>;
     /// Who is under an open case or an active notice at `at`.
     async fn tracing_flags(&self, at: Timestamp) -> StoreResult<TracingFlags>;
+    /// Deletes the notices of exposures that ended before `before`; how many.
+    async fn purge_notices(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
 /// A range of visits at one checkpoint that answers part of [`TracingStore::trace_visits_at`]:

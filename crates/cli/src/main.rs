@@ -164,6 +164,9 @@ enum AdminCommand {
     /// Create the first province administrator (refused once one exists). The password is read
     /// from standard input.
     CreateProvinceAdmin(AdminArgs),
+    /// Delete now what is past the retention period (declarations; visits, scans, arrivals and
+    /// exposure notices), as `vaora serve` does every hour, and print what was deleted as JSON.
+    Purge,
 }
 
 #[derive(Debug, Args)]
@@ -352,8 +355,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 public_base_url: cfg.public_base_url.clone(),
                 trust_forwarded_for: cfg.trust_forwarded_for,
             };
-            // Retention: declarations older than the retention period are deleted at start and
-            // then every hour (each deletion is one audit entry).
+            // Retention: declarations older than the retention period, and the visits, scans,
+            // arrivals and notices of the days before it, are deleted at start and then every
+            // hour (each sweep that deletes something is one audit entry).
             let keeper = app.clone();
             tokio::spawn(async move {
                 let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -362,6 +366,17 @@ async fn run(cli: Cli) -> Result<(), String> {
                     match keeper.purge_expired_declarations().await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(deleted = n, "declarations past the retention period deleted"),
+                        Err(e) => tracing::warn!(code = e.code, "retention sweep failed: {}", e.message),
+                    }
+                    match keeper.purge_expired_visits().await {
+                        Ok(p) if p.is_empty() => {}
+                        Ok(p) => tracing::info!(
+                            visits = p.visits,
+                            scans = p.scans,
+                            arrivals = p.arrivals,
+                            notices = p.notices,
+                            "visits past the retention period deleted"
+                        ),
                         Err(e) => tracing::warn!(code = e.code, "retention sweep failed: {}", e.message),
                     }
                 }
@@ -429,6 +444,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let id = app.create_first_province_admin(r).await.map_err(|e| format!("{}: {}", e.code, e.message))?;
             println!("Province administrator created (account {id}).");
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Purge } => {
+            let app = build_app(&cfg).await?;
+            let started = std::time::Instant::now();
+            let declarations =
+                app.purge_expired_declarations().await.map_err(|e| format!("{}: {}", e.code, e.message))?;
+            let purged = app.purge_expired_visits().await.map_err(|e| format!("{}: {}", e.code, e.message))?;
+            let report = serde_json::json!({
+                "declarations": declarations, "visits": purged.visits, "scans": purged.scans,
+                "arrivals": purged.arrivals, "notices": purged.notices,
+                "seconds": started.elapsed().as_secs_f64(),
+            });
+            println!("{report}");
             Ok(())
         }
         Command::Audit { command: AuditCommand::Verify } => {

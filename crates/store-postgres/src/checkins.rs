@@ -590,6 +590,47 @@ impl CheckinStore for PostgresStore {
         .map_err(backend)?;
         map_rows(rows, visit_row)
     }
+
+    async fn purge_visits(
+        &self,
+        before: Timestamp,
+        after: CheckpointId,
+        limit: usize,
+    ) -> StoreResult<(VisitsPurged, Option<CheckpointId>)> {
+        let mut tx = self.begin_write().await?;
+        let checkpoints: Vec<i64> = sqlx::query_scalar("SELECT id FROM checkpoints WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after.0)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let mut purged = VisitsPurged::default();
+        let before_day = vaora_app::visit_pack::day_of(before.millis());
+        // One checkpoint at a time, each through its own index range. A deleted visit's scans
+        // lose their link to it (found through `scans_visit`), and its pack is marked stale by
+        // a trigger, then deleted with the day's other packs.
+        let deletes = [
+            ("DELETE FROM scans WHERE checkpoint_id = $1 AND scanned_at < $2", before.millis()),
+            ("DELETE FROM visits WHERE checkpoint_id = $1 AND started_at < $2", before.millis()),
+            ("DELETE FROM visit_packs WHERE checkpoint_id = $1 AND day < $2", before_day),
+        ];
+        for checkpoint in &checkpoints {
+            let mut deleted = [0; 3];
+            for (n, (sql, bound)) in deleted.iter_mut().zip(deletes) {
+                *n = sqlx::query(sql)
+                    .bind(checkpoint)
+                    .bind(bound)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected();
+            }
+            purged.scans += deleted[0];
+            purged.visits += deleted[1];
+        }
+        tx.commit().await?;
+        Ok((purged, checkpoints.last().copied().map(CheckpointId)))
+    }
 }
 
 fn recent_scan_row(r: &PgRow) -> Result<RecentScan, sqlx::Error> {

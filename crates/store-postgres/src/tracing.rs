@@ -414,6 +414,18 @@ impl TracingStore for PostgresStore {
             notices: notices.into_iter().map(|(u, d)| (UserId(u), u8::try_from(d).unwrap_or(u8::MAX))).collect(),
         })
     }
+
+    async fn purge_notices(&self, before: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("DELETE FROM exposure_notices WHERE exposed_to < $1 AND active_until < $1")
+            .bind(before.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
 }
 
 fn visit((id, user, checkpoint, start, end): (i64, i64, i64, i64, i64)) -> Visit {

@@ -398,6 +398,47 @@ impl CheckinStore for SqliteStore {
         .map_err(backend)?;
         rows.iter().map(|r| visit_row(r).map_err(backend)).collect()
     }
+
+    async fn purge_visits(
+        &self,
+        before: Timestamp,
+        after: CheckpointId,
+        limit: usize,
+    ) -> StoreResult<(VisitsPurged, Option<CheckpointId>)> {
+        let mut tx = self.begin().await?;
+        let checkpoints: Vec<i64> = sqlx::query_scalar("SELECT id FROM checkpoints WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after.0)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let mut purged = VisitsPurged::default();
+        let before_day = vaora_app::visit_pack::day_of(before.millis());
+        // One checkpoint at a time, each through its own index range. A deleted visit's scans
+        // lose their link to it (found through `scans_visit`), and its pack is marked stale by
+        // a trigger, then deleted with the day's other packs.
+        let deletes = [
+            ("DELETE FROM scans WHERE checkpoint_id = ? AND scanned_at < ?", before.millis()),
+            ("DELETE FROM visits WHERE checkpoint_id = ? AND started_at < ?", before.millis()),
+            ("DELETE FROM visit_packs WHERE checkpoint_id = ? AND day < ?", before_day),
+        ];
+        for checkpoint in &checkpoints {
+            let mut deleted = [0; 3];
+            for (n, (sql, bound)) in deleted.iter_mut().zip(deletes) {
+                *n = sqlx::query(sql)
+                    .bind(checkpoint)
+                    .bind(bound)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected();
+            }
+            purged.scans += deleted[0];
+            purged.visits += deleted[1];
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok((purged, checkpoints.last().copied().map(CheckpointId)))
+    }
 }
 
 fn recent_scan_row(r: &sqlx::sqlite::SqliteRow) -> Result<RecentScan, sqlx::Error> {

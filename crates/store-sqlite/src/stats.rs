@@ -216,4 +216,40 @@ impl StatsStore for SqliteStore {
         append_audit(&mut tx, &audit).await?;
         tx.commit().await.map_err(backend)
     }
+
+    async fn purge_arrivals(
+        &self,
+        before_day: i32,
+        after: AgencyId,
+        limit: usize,
+    ) -> StoreResult<(u64, Option<AgencyId>)> {
+        let mut tx = self.begin().await?;
+        let agencies: Vec<i64> = sqlx::query_scalar("SELECT id FROM agencies WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after.0)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let mut deleted = 0;
+        // One agency at a time, each through the leading columns of the primary keys.
+        let deletes = [
+            "DELETE FROM arrivals WHERE agency_id = ? AND day < ?",
+            "DELETE FROM agency_days WHERE agency_id = ? AND day < ?",
+        ];
+        for agency in &agencies {
+            let mut n = [0; 2];
+            for (n, sql) in n.iter_mut().zip(deletes) {
+                *n = sqlx::query(sql)
+                    .bind(agency)
+                    .bind(before_day)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected();
+            }
+            deleted += n[0];
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok((deleted, agencies.last().copied().map(AgencyId)))
+    }
 }

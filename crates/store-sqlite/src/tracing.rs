@@ -419,6 +419,18 @@ impl TracingStore for SqliteStore {
             notices: notices.into_iter().map(|(u, d)| (UserId(u), u8::try_from(d).unwrap_or(u8::MAX))).collect(),
         })
     }
+
+    async fn purge_notices(&self, before: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("DELETE FROM exposure_notices WHERE exposed_to < ?1 AND active_until < ?1")
+            .bind(before.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        tx.commit().await.map_err(backend)?;
+        Ok(n)
+    }
 }
 
 impl SqliteStore {

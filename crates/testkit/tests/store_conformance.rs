@@ -2828,6 +2828,77 @@ mod tracing {
             assert_eq!(flags.cases, [(other, CaseStatus::Suspected)]);
             assert_eq!(flags.notices, [(binh, 1)]);
         }
+
+        pub async fn the_days_past_retention_go_with_their_scans_packs_arrivals_and_notices(db: TestDb) {
+            let s = &db.store;
+            let a = agency(s, "A", "Sở A").await;
+            let b = agency(s, "B", "Sở B").await;
+            let gate = checkpoint(s, a, "Cổng").await;
+            let desk = checkpoint(s, b, "Lễ tân").await;
+            let an = user(s, "1", "Nguyễn Văn An").await;
+            let binh = user(s, "2", "Trần Thị Bình").await;
+            let official = user(s, "3", "Lê Văn Chi").await;
+            let entry = CheckpointMode::Entry;
+            let d = visit_pack::day_of(T0.0);
+            let midnight = visit_pack::day_start(d + 1) - T0.0;
+            // Day d: An at the gate, Bình twice at the desk, the second time until past midnight,
+            // when a rescan extends that visit. Day d + 1: An at the gate again.
+            visit_of(s, scan("a1", gate, entry, an, t(0))).await;
+            visit_of(s, scan("b1", desk, entry, binh, t(HOUR))).await;
+            let late = visit_of(s, scan("b2", desk, entry, binh, t(midnight - 30 * MIN))).await;
+            assert_eq!(record(s, scan("b3", desk, entry, binh, t(midnight + 10 * MIN))).await.visit_id, Some(late));
+            let kept = visit_of(s, scan("a2", gate, entry, an, t(midnight + 8 * HOUR))).await;
+            s.pack_visits(d + 5, PackCursor::START, 100).await.unwrap();
+            let packs = async |condition: &str| {
+                db.execute_raw(&format!("UPDATE visit_packs SET day = day WHERE {condition}")).await.unwrap()
+            };
+            assert_eq!((packs(&format!("day = {d}")).await, packs(&format!("day = {}", d + 1)).await), (2, 1));
+
+            // Nothing started before day d.
+            let start = CheckpointId(i64::MIN);
+            let day_d = Timestamp(visit_pack::day_start(d));
+            assert_eq!(s.purge_visits(day_d, start, 10).await.unwrap(), (VisitsPurged::default(), Some(desk)));
+            // Day d goes, a few checkpoints at a time.
+            let before = Timestamp(visit_pack::day_start(d + 1));
+            assert_eq!(
+                s.purge_visits(before, start, 1).await.unwrap(),
+                (VisitsPurged { visits: 1, scans: 1 }, Some(gate))
+            );
+            assert_eq!(
+                s.purge_visits(before, gate, 10).await.unwrap(),
+                (VisitsPurged { visits: 2, scans: 2 }, Some(desk))
+            );
+            assert_eq!(s.purge_visits(before, desk, 10).await.unwrap(), (VisitsPurged::default(), None));
+            assert_eq!(visits(s, an).await.iter().map(|v| v.id).collect::<Vec<_>>(), [kept]);
+            assert_eq!(visits(s, binh).await, []);
+            assert_eq!(scan_rows(&db, "true").await, 2, "the scans of day d + 1");
+            assert_eq!(scan_rows(&db, "client_id = 'b3' AND visit_id IS NULL").await, 1, "its visit is gone");
+            assert_eq!((packs(&format!("day = {d}")).await, packs(&format!("day = {}", d + 1)).await), (0, 1));
+            let span = PlaceSpan { checkpoints: vec![gate, desk], from: t(-DAY).0, to: t(3 * DAY).0 };
+            assert_eq!(ids(s.trace_visits_at(&[span]).await.unwrap()), [kept]);
+
+            // Arrivals and the day counts of day d, an agency at a time.
+            let (day, next) = (i32::try_from(d).unwrap(), i32::try_from(d + 1).unwrap());
+            assert_eq!(s.arrivals(b, day).await.unwrap().len(), 1);
+            let agencies = AgencyId(i64::MIN);
+            assert_eq!(s.purge_arrivals(next, agencies, 1).await.unwrap(), (1, Some(a)));
+            assert_eq!(s.purge_arrivals(next, a, 10).await.unwrap(), (1, Some(b)));
+            assert_eq!(s.purge_arrivals(next, b, 10).await.unwrap(), (0, None));
+            for agency in [a, b] {
+                assert_eq!(s.arrivals(agency, day).await.unwrap(), []);
+                assert_eq!(s.arrivals(agency, next).await.unwrap().len(), 1);
+                let days = s.agency_day_totals(agency, day, next).await.unwrap();
+                assert_eq!(days.iter().map(|t| t.day).collect::<Vec<_>>(), [next]);
+            }
+
+            // A notice goes once its exposure and its marking of status are both past.
+            let case = s.create_case(new_case(an, official), audit("case_opened", "case")).await.unwrap();
+            let batch = [notice(an, 1, gate, 2 * HOUR), notice(binh, 1, gate, 10 * DAY)];
+            s.send_notices(case, &batch, official, t(100), audit("notices_sent", "case")).await.unwrap();
+            assert_eq!(s.purge_notices(t(HOUR)).await.unwrap(), 0, "the exposure ended at one hour");
+            assert_eq!(s.purge_notices(before).await.unwrap(), 1);
+            assert_eq!(s.notices_of_case(case).await.unwrap().iter().map(|n| n.user_id).collect::<Vec<_>>(), [binh]);
+        }
     }
 
     vaora_testkit::each_engine!(cases =>
@@ -2837,5 +2908,6 @@ mod tracing {
         packed_days_are_read_as_their_rows_are,
         contacts_and_places_are_named_for_tracing,
         notices_go_once_to_their_person_and_mark_status_while_active,
+        the_days_past_retention_go_with_their_scans_packs_arrivals_and_notices,
     );
 }

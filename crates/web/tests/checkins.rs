@@ -18,6 +18,7 @@ both_engines!(
     visits_follow_the_checkpoint_rules,
     keys_are_published_and_rotate_without_breaking_passes,
     the_pass_and_checker_screens_work,
+    visits_are_deleted_after_the_retention_period,
 );
 
 async fn checkpoint(t: &TestApp, s: &Site, name: &str, mode: &str, stay: i64) -> i64 {
@@ -355,6 +356,31 @@ async fn visits_follow_the_checkpoint_rules(t: TestApp) {
         .collect();
     let expected = [("Cổng chính", "exit"), ("Bộ phận Một cửa", "exit"), ("Cổng chính", "moved")];
     assert_eq!(summary, expected.map(|(a, b)| (a.to_owned(), b.to_owned())), "{}", visits.text);
+}
+
+async fn visits_are_deleted_after_the_retention_period(t: TestApp) {
+    let s = site(&t).await;
+    let (_, citizen) = t.citizen(121).await;
+    let code = t.get(&format!("/api/v1/checkpoints/{}/venue-code", s.gate), Some(&s.office)).await.body["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let check_in = async || t.post("/api/v1/checkins", Some(&citizen), json!({"venue": code})).await;
+    assert_eq!(check_in().await.status, StatusCode::CREATED);
+    // 28 days later the day of the visit is still kept; the day after, it is not.
+    t.clock.advance(28 * 86_400);
+    assert_eq!(check_in().await.status, StatusCode::CREATED);
+    assert!(t.app.purge_expired_visits().await.unwrap().is_empty());
+    t.clock.advance(86_400);
+    let purged = t.app.purge_expired_visits().await.unwrap();
+    assert_eq!((purged.visits, purged.scans, purged.arrivals, purged.notices), (1, 1, 1, 0));
+    assert!(t.app.purge_expired_visits().await.unwrap().is_empty(), "swept up to this day already");
+    let visits = t.get("/api/v1/visits?days=28", Some(&citizen)).await;
+    assert_eq!(visits.body.as_array().unwrap().len(), 1, "the later visit stays: {}", visits.text);
+    let audit = t.get("/api/v1/audit?action=visits_purged", Some(&s.admin)).await;
+    let entries = audit.body.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "one entry for the sweep that deleted: {}", audit.text);
+    assert_eq!(entries[0]["details"]["visits"], 1, "{}", audit.text);
 }
 
 async fn keys_are_published_and_rotate_without_breaking_passes(t: TestApp) {
