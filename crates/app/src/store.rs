@@ -1055,8 +1055,9 @@ pub trait CheckinStore: Send + Sync {
     ) -> StoreResult<Vec<VisitRecord>>;
     /// At the first `limit` checkpoints after `after` (by id), in one transaction, deletes the
     /// scans made and the visits started before `before`, and the visit packs of the days before
-    /// `before`'s day (a scan of a later visit keeps no link to a deleted one). Returns what it
-    /// deleted and the last checkpoint it went through (`None`: there was none after `after`).
+    /// `before`'s day (a scan of a later visit keeps no link to a deleted one); where it deleted
+    /// visits, the checkpoint's reach is counted again from those left. Returns what it deleted
+    /// and the last checkpoint it went through (`None`: there was none after `after`).
     async fn purge_visits(
         &self,
         before: Timestamp,

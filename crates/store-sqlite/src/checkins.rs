@@ -416,7 +416,8 @@ impl CheckinStore for SqliteStore {
         let before_day = vaora_app::visit_pack::day_of(before.millis());
         // One checkpoint at a time, each through its own index range. A deleted visit's scans
         // lose their link to it (found through `scans_visit`), and its pack is marked stale by
-        // a trigger, then deleted with the day's other packs.
+        // a trigger, then deleted with the day's other packs. Writes are serialised (SQLite's
+        // writer, PostgreSQL's write lock), so no visit is added while the reach is counted.
         let deletes = [
             ("DELETE FROM scans WHERE checkpoint_id = ? AND scanned_at < ?", before.millis()),
             ("DELETE FROM visits WHERE checkpoint_id = ? AND started_at < ?", before.millis()),
@@ -435,6 +436,27 @@ impl CheckinStore for SqliteStore {
             }
             purged.scans += deleted[0];
             purged.visits += deleted[1];
+            if deleted[1] > 0 {
+                // The longest visit there may have gone: tracing reads back only as far as the
+                // longest of those left (and nothing, if none is).
+                sqlx::query(
+                    "DELETE FROM checkpoint_reach WHERE checkpoint_id = ?1
+                     AND NOT EXISTS (SELECT 1 FROM visits WHERE checkpoint_id = ?1)",
+                )
+                .bind(checkpoint)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                sqlx::query(
+                    "UPDATE checkpoint_reach
+                     SET max_ms = (SELECT MAX(ended_at - started_at) FROM visits WHERE checkpoint_id = ?1)
+                     WHERE checkpoint_id = ?1",
+                )
+                .bind(checkpoint)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            }
         }
         tx.commit().await.map_err(backend)?;
         Ok((purged, checkpoints.last().copied().map(CheckpointId)))

@@ -2843,7 +2843,7 @@ mod tracing {
             let midnight = visit_pack::day_start(d + 1) - T0.0;
             // Day d: An at the gate, Bình twice at the desk, the second time until past midnight,
             // when a rescan extends that visit. Day d + 1: An at the gate again.
-            visit_of(s, scan("a1", gate, entry, an, t(0))).await;
+            visit_of(s, ScanWrite { stay_ms: 3 * HOUR, ..scan("a1", gate, entry, an, t(0)) }).await;
             visit_of(s, scan("b1", desk, entry, binh, t(HOUR))).await;
             let late = visit_of(s, scan("b2", desk, entry, binh, t(midnight - 30 * MIN))).await;
             assert_eq!(record(s, scan("b3", desk, entry, binh, t(midnight + 10 * MIN))).await.visit_id, Some(late));
@@ -2853,6 +2853,13 @@ mod tracing {
                 db.execute_raw(&format!("UPDATE visit_packs SET day = day WHERE {condition}")).await.unwrap()
             };
             assert_eq!((packs(&format!("day = {d}")).await, packs(&format!("day = {}", d + 1)).await), (2, 1));
+            let reach = async |checkpoint: CheckpointId, ms: i64| {
+                let sql = format!(
+                    "UPDATE checkpoint_reach SET max_ms = max_ms WHERE checkpoint_id = {checkpoint} AND max_ms = {ms}"
+                );
+                db.execute_raw(&sql).await.unwrap()
+            };
+            assert_eq!((reach(gate, 3 * HOUR).await, reach(desk, 100 * MIN).await), (1, 1));
 
             // Nothing started before day d.
             let start = CheckpointId(i64::MIN);
@@ -2874,6 +2881,12 @@ mod tracing {
             assert_eq!(scan_rows(&db, "true").await, 2, "the scans of day d + 1");
             assert_eq!(scan_rows(&db, "client_id = 'b3' AND visit_id IS NULL").await, 1, "its visit is gone");
             assert_eq!((packs(&format!("day = {d}")).await, packs(&format!("day = {}", d + 1)).await), (0, 1));
+            let none = format!("UPDATE checkpoint_reach SET max_ms = max_ms WHERE checkpoint_id = {desk}");
+            assert_eq!(
+                (reach(gate, HOUR).await, db.execute_raw(&none).await.unwrap()),
+                (1, 0),
+                "the longest visits went"
+            );
             let span = PlaceSpan { checkpoints: vec![gate, desk], from: t(-DAY).0, to: t(3 * DAY).0 };
             assert_eq!(ids(s.trace_visits_at(&[span]).await.unwrap()), [kept]);
 
