@@ -16,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod keys;
 pub mod orgs;
+pub mod personal_data;
 pub mod retention;
 pub mod roster_import;
 pub mod stats;

@@ -478,6 +478,9 @@ pub trait OrgStore: Send + Sync {
     ) -> StoreResult<Vec<RosterEntryId>>;
     /// The roster of an agency (every unit), by unit and name.
     async fn roster_of_agency(&self, agency: AgencyId) -> StoreResult<Vec<RosterEntryRecord>>;
+    /// The roster lines linked to a person's account, by agency and then line (each in the order
+    /// they were made).
+    async fn roster_lines_of(&self, user: UserId) -> StoreResult<Vec<RosterLineOf>>;
     /// Which of these look-up hashes are already on the unit's roster (`phone` or `cccd`).
     async fn roster_hashes_in_unit(&self, unit: UnitId, kind: &'static str) -> StoreResult<Vec<Vec<u8>>>;
     /// Removes a roster line of the agency; `NotFound` if it is not there.
@@ -504,6 +507,23 @@ pub trait OrgStore: Send + Sync {
     async fn checkpoints_of(&self, agency: AgencyId) -> StoreResult<Vec<CheckpointRecord>>;
     /// The checkers of an agency's checkpoints.
     async fn checkers_of(&self, agency: AgencyId) -> StoreResult<Vec<CheckerAssignment>>;
+}
+
+/// A roster line that names a person, as they see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RosterLineOf {
+    /// The agency.
+    pub agency_id: AgencyId,
+    /// Its name.
+    pub agency_name: String,
+    /// The unit.
+    pub unit_name: String,
+    /// The name on the line.
+    pub full_name: String,
+    /// The position on the line.
+    pub position: String,
+    /// When the line was added.
+    pub added_at: Timestamp,
 }
 
 /// The append-only, hash-chained audit log.

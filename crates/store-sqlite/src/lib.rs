@@ -749,6 +749,29 @@ impl OrgStore for SqliteStore {
             .collect())
     }
 
+    async fn roster_lines_of(&self, user: UserId) -> StoreResult<Vec<RosterLineOf>> {
+        let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT a.id, a.name, u.name, r.full_name, r.position, r.added_at
+             FROM roster_entries r JOIN units u ON u.id = r.unit_id JOIN agencies a ON a.id = u.agency_id
+             WHERE r.user_id = ? ORDER BY a.id, r.id",
+        )
+        .bind(user.0)
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(agency, agency_name, unit_name, full_name, position, added)| RosterLineOf {
+                agency_id: AgencyId(agency),
+                agency_name,
+                unit_name,
+                full_name,
+                position,
+                added_at: ms(added),
+            })
+            .collect())
+    }
+
     async fn roster_hashes_in_unit(&self, unit: UnitId, kind: &'static str) -> StoreResult<Vec<Vec<u8>>> {
         let sql = match kind {
             "phone" => "SELECT phone_hash FROM roster_entries WHERE unit_id = ? AND phone_hash IS NOT NULL",

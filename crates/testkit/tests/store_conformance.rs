@@ -936,6 +936,36 @@ mod cases {
         assert_eq!(roster_ids(s, a).await.len(), 2);
     }
 
+    pub async fn roster_lines_of_a_person_name_their_agencies_and_units(db: TestDb) {
+        let s = &db.store;
+        let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
+        let b = agency(s, "SYT", "Sở Y tế").await;
+        let (office, desk, clinic) =
+            (unit(s, a, "Văn phòng").await, unit(s, a, "Một cửa").await, unit(s, b, "Khoa").await);
+        let an = user(s, "1", "Nguyễn Văn An").await;
+        add_lines(
+            s,
+            vec![
+                (clinic, line("Nguyễn Văn An", Some("1"), None)),
+                (office, line("Nguyễn Văn An", None, Some("1"))),
+                (desk, line("Lê Văn Bình", Some("2"), None)),
+            ],
+        )
+        .await;
+        let lines = s.roster_lines_of(an).await.unwrap();
+        let got: Vec<(AgencyId, &str, &str, &str)> = lines
+            .iter()
+            .map(|l| (l.agency_id, l.agency_name.as_str(), l.unit_name.as_str(), l.position.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [(a, "Sở Giao thông vận tải", "Văn phòng", "Chuyên viên"), (b, "Sở Y tế", "Khoa", "Chuyên viên")],
+            "by agency, linked by phone or by CCCD; Bình's line is not An's"
+        );
+        assert_eq!((lines[0].full_name.as_str(), lines[0].added_at), ("Nguyễn Văn An", t(50)));
+        assert_eq!(s.roster_lines_of(user(s, "3", "Trần Thị Chi").await).await.unwrap(), []);
+    }
+
     pub async fn roster_hashes_in_unit_lists_each_kind(db: TestDb) {
         let s = &db.store;
         let a = agency(s, "SGTVT", "Sở Giao thông vận tải").await;
@@ -2348,6 +2378,7 @@ vaora_testkit::each_engine!(cases =>
     units_are_created_listed_and_unique_by_name_in_an_agency,
     roster_lines_are_added_and_listed_by_unit_and_name,
     a_roster_batch_with_one_duplicate_adds_nothing,
+    roster_lines_of_a_person_name_their_agencies_and_units,
     roster_hashes_in_unit_lists_each_kind,
     remove_roster_entry_is_scoped_to_the_agency,
     checkpoints_are_created_updated_and_listed,

@@ -19,6 +19,7 @@ both_engines!(
     keys_are_published_and_rotate_without_breaking_passes,
     the_pass_and_checker_screens_work,
     visits_are_deleted_after_the_retention_period,
+    a_person_downloads_everything_held_about_them,
 );
 
 async fn checkpoint(t: &TestApp, s: &Site, name: &str, mode: &str, stay: i64) -> i64 {
@@ -381,6 +382,57 @@ async fn visits_are_deleted_after_the_retention_period(t: TestApp) {
     let entries = audit.body.as_array().unwrap();
     assert_eq!(entries.len(), 1, "one entry for the sweep that deleted: {}", audit.text);
     assert_eq!(entries[0]["details"]["visits"], 1, "{}", audit.text);
+}
+
+async fn a_person_downloads_everything_held_about_them(t: TestApp) {
+    let s = site(&t).await;
+    let (_, citizen) = t.citizen(122).await;
+    t.declare_well(&citizen).await;
+    // The agency has them on its roster; a checker scans their pass; an officer looks them up.
+    let unit =
+        t.post(&format!("/api/v1/agencies/{}/units", s.agency), Some(&s.office), json!({"name": "Văn phòng"})).await;
+    let line = json!({"unit_id": unit.body["id"], "full_name": "Nguyễn Văn An", "position": "Chuyên viên", "phone": "0912000122"});
+    let r = t.post(&format!("/api/v1/agencies/{}/roster", s.agency), Some(&s.office), line).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let code = pass(&t, &citizen).await;
+    assert_eq!(scan(&t, &s.checker, "dl-1", s.gate, &code).await["colour"], "green");
+    assert_eq!(t.get("/api/v1/people?q=0912000122", Some(&s.office)).await.status, StatusCode::OK);
+    // Someone else at the same gate.
+    let (_, other) = t.citizen(123).await;
+    t.declare_well(&other).await;
+    let other_code = pass(&t, &other).await;
+    assert_eq!(scan(&t, &s.checker, "dl-2", s.gate, &other_code).await["colour"], "green");
+
+    let r = t.get("/api/v1/me/data", Some(&citizen)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let disposition = r.headers.get(header::CONTENT_DISPOSITION).unwrap().to_str().unwrap();
+    assert!(disposition.starts_with("attachment; filename=\"vaora-du-lieu-ca-nhan-2026-11-27"), "{disposition}");
+    let d = &r.body;
+    assert_eq!(d["profile"]["cccd"], "046085000122", "their own identifiers, in the clear");
+    assert_eq!(d["retention_days"], 28);
+    let visits = d["visits"].as_array().unwrap();
+    assert_eq!((visits.len(), visits[0]["checkpoint_name"].as_str()), (1, Some("Cổng chính")), "{}", r.text);
+    assert_eq!(d["declarations"].as_array().unwrap().len(), 1);
+    assert!(d["declarations"][0]["answers"]["symptoms"].is_array(), "with the answers: {}", r.text);
+    assert_eq!(
+        (d["rosters"][0]["unit_name"].as_str(), d["rosters"][0]["position"].as_str()),
+        (Some("Văn phòng"), Some("Chuyên viên"))
+    );
+    assert_eq!(d["sessions"].as_array().unwrap().len(), 1);
+    let accesses: Vec<&str> = d["accesses"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(accesses, ["person_viewed"], "what others did, not what they did themselves");
+    assert!(!r.text.contains("046085000123") && !r.text.contains("0912000101"), "nobody else's data");
+    let audit = t.get("/api/v1/audit?action=personal_data_exported", Some(&s.admin)).await;
+    assert_eq!(audit.body.as_array().unwrap().len(), 1, "{}", audit.text);
+    assert_eq!(t.get("/api/v1/me/data", None).await.status, StatusCode::UNAUTHORIZED);
+    // The account page offers the download.
+    let cookie = web_cookie(&t, "0912000122").await;
+    let account = page(&t, "/me", &cookie).await;
+    assert!(
+        account.text.contains("href=\"/api/v1/me/data\"") && account.text.contains("giữ 28 ngày"),
+        "{}",
+        account.text
+    );
 }
 
 async fn keys_are_published_and_rotate_without_breaking_passes(t: TestApp) {

@@ -299,6 +299,24 @@ pub async fn me(State(s): State<AppState>, CurrentActor(a): CurrentActor) -> Api
     Ok(Json(s.app.my_profile(&a).await?.into()))
 }
 
+/// Everything vaora holds about the caller, as a JSON file to keep: the account with its ID
+/// numbers, sessions, cards, the rosters that name them, visits, declarations with their answers,
+/// dependants, exposure notices, and what others did with their data (when and what, not who).
+/// Audited.
+#[utoipa::path(get, path = "/api/v1/me/data", tag = "accounts",
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
+pub async fn my_data(State(s): State<AppState>, CurrentActor(a): CurrentActor) -> ApiResult<impl IntoResponse> {
+    let data = s.app.my_data(&a).await?;
+    let name = format!("vaora-du-lieu-ca-nhan-{}.json", data.exported_at.to_rfc3339().get(..10).unwrap_or("hom-nay"));
+    Ok((
+        [
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Json(data),
+    ))
+}
+
 /// A password change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -213,6 +213,8 @@ struct ProfilePage {
     p: Profile,
     roles: Vec<String>,
     sessions: Vec<SessionRow>,
+    /// What the download holds, and how long visits are kept.
+    data_hint: String,
 }
 
 fn local_time(ts: vaora_domain::Timestamp) -> String {
@@ -239,7 +241,8 @@ pub(super) async fn profile(State(s): State<AppState>, ctx: PageCtx) -> Response
             current: x.id == actor.session_id,
         })
         .collect();
-    ProfilePage { t: ctx.t, nav: ctx.nav, p, roles, sessions }.into_response()
+    let data_hint = ctx.t.s("profile.data_hint").replace("{days}", &s.app.settings().retention_days.to_string());
+    ProfilePage { t: ctx.t, nav: ctx.nav, p, roles, sessions, data_hint }.into_response()
 }
 
 pub(super) async fn revoke_session(State(s): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Response {

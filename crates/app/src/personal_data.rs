@@ -1,0 +1,109 @@
+//! Everything vaora holds about a person, for them to download: PRODUCT.md §10, and the right of
+//! access of Law 91/2025/QH15 on personal data protection.
+
+use serde::Serialize;
+use serde_json::json;
+use vaora_domain::Timestamp;
+
+use crate::App;
+use crate::accounts::Profile;
+use crate::auth::Actor;
+use crate::checkins::VisitView;
+use crate::dependants::DependantView;
+use crate::error::AppError;
+use crate::health::DeclarationView;
+use crate::store::{AuditFilter, RosterLineOf, SessionRecord};
+use crate::tracing::NoticeView;
+
+/// The most entries of what others did with a person's data that an export lists.
+const MAX_ACCESSES: i64 = 1_000;
+
+/// A printed card of the person's, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardOf {
+    /// The number printed on it.
+    pub number: String,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Something done with the person's data by someone else (a checker scanning their pass, an
+/// official finding them or tracing a case): what and when, not who, whose identity is their own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessOf {
+    /// When.
+    pub at: Timestamp,
+    /// What was done (an audit action, such as `person_viewed` or `card_issued`).
+    pub action: String,
+    /// The kind of record it was done to.
+    pub target_kind: String,
+}
+
+/// Everything vaora holds about the signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonalData {
+    /// When this was put together.
+    pub exported_at: Timestamp,
+    /// How many days visits, scans and declarations are kept before they are deleted.
+    pub retention_days: i64,
+    /// The account, with its identifiers in the clear.
+    pub profile: Profile,
+    /// Signed-in devices.
+    pub sessions: Vec<SessionRecord>,
+    /// Printed cards.
+    pub cards: Vec<CardOf>,
+    /// The agencies' roster lines that name the person (an agency's statistics show whether
+    /// its staff checked in each day).
+    pub rosters: Vec<RosterLineOf>,
+    /// Visits, newest first.
+    pub visits: Vec<VisitView>,
+    /// Health declarations with their answers, newest first.
+    pub declarations: Vec<DeclarationView>,
+    /// The people the person declares for.
+    pub dependants: Vec<DependantView>,
+    /// Exposure notices, theirs and their dependants'.
+    pub notices: Vec<NoticeView>,
+    /// What others did with the person's data, newest first (at most the latest 1,000).
+    pub accesses: Vec<AccessOf>,
+}
+
+impl App {
+    /// Everything held about the signed-in person (audited: `personal_data_exported`).
+    pub async fn my_data(&self, actor: &Actor) -> Result<PersonalData, AppError> {
+        let days = self.settings.retention_days;
+        let cards = self.store.cards_of(actor.user_id).await?;
+        let filter = AuditFilter { subject: Some(actor.user_id), limit: MAX_ACCESSES, ..AuditFilter::default() };
+        let accesses = self
+            .store
+            .audit_entries(filter)
+            .await?
+            .into_iter()
+            .filter(|e| e.actor != Some(actor.user_id))
+            .map(|e| AccessOf { at: e.at, action: e.action, target_kind: e.target_kind })
+            .collect();
+        let data = PersonalData {
+            exported_at: self.now(),
+            retention_days: days,
+            profile: self.my_profile(actor).await?,
+            sessions: self.my_sessions(actor).await?,
+            cards: cards
+                .into_iter()
+                .map(|c| CardOf { number: c.number, issued_at: c.issued_at, revoked_at: c.revoked_at })
+                .collect(),
+            rosters: self.store.roster_lines_of(actor.user_id).await?,
+            visits: self.my_visits(actor, days).await?,
+            declarations: self.my_declarations(actor, days).await?,
+            dependants: self.my_dependants(actor).await?,
+            notices: self.my_notices(actor).await?,
+            accesses,
+        };
+        let mut audit = self.audit(Some(actor), &actor.meta, "personal_data_exported", "user");
+        audit.target_id = Some(actor.user_id.to_string());
+        audit.subject = Some(actor.user_id);
+        audit.details = json!({ "visits": data.visits.len(), "declarations": data.declarations.len() });
+        self.store.append_audit(audit).await?;
+        Ok(data)
+    }
+}
