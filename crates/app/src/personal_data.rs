@@ -29,8 +29,9 @@ pub struct CardOf {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// Something done with the person's data by someone else (a checker scanning their pass, an
-/// official finding them or tracing a case): what and when, not who, whose identity is their own.
+/// Something done with the person's data by someone else, as the audit log records it (an officer
+/// finding them or verifying their identity, a card issued to them): what and when, not who,
+/// whose identity is their own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccessOf {
     /// When.

@@ -23,8 +23,8 @@ use crate::visit_pack::day_start;
 /// How many checkpoints (or agencies) one transaction of a sweep goes through, holding the writer
 /// while check-ins wait. Each deleted visit rewrites a page of the people's index somewhere, so
 /// bigger transactions delete faster but hold the writer longer. On SQLite here, one day of the
-/// tracing benchmark's ten million visits (808,151 visits at 5,000 checkpoints) took 30 s at 16
-/// checkpoints a transaction, about 95 ms each. A sweep that finds several days to delete (the
+/// tracing benchmark's ten million visits (808,151 visits at 5,000 checkpoints) took 27–30 s at 16
+/// checkpoints a transaction, about 90 ms each. A sweep that finds several days to delete (the
 /// first, or after `retention_days` is lowered) holds it longer at each.
 const PURGE_AT_ONCE: usize = 16;
 

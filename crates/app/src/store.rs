@@ -1401,7 +1401,8 @@ pub trait TracingStore: Send + Sync {
     async fn mark_notice_read(&self, user: UserId, id: i64, at: Timestamp) -> StoreResult<()>;
     /// Who is under an open case or an active notice at `at`.
     async fn tracing_flags(&self, at: Timestamp) -> StoreResult<TracingFlags>;
-    /// Deletes the notices of exposures that ended before `before`; how many.
+    /// Deletes the notices whose exposure ended, and whose marking of status ran out, before
+    /// `before`; how many.
     async fn purge_notices(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
