@@ -192,7 +192,7 @@ fn red(reason: &str, display_name: Option<String>) -> ScanAnswer {
     ScanAnswer { colour: "red".into(), reason: Some(reason.to_owned()), display_name, rule: None, declared_until: None }
 }
 
-fn display_name(full_name: &str) -> String {
+pub(crate) fn display_name(full_name: &str) -> String {
     FullName::parse(full_name).map(|n| n.display_name()).unwrap_or_else(|_| full_name.to_owned())
 }
 

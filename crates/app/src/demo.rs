@@ -1,6 +1,7 @@
 //! The demo: Thừa Thiên Huế's Department of Transport (Sở GTVT) with its units, about 300 staff
-//! with Vietnamese names, checkpoints, checkers, visitors, and one account per role. Loaded only
-//! into an empty database; the same seed gives the same people every time.
+//! with Vietnamese names, checkpoints, checkers, visitors, the check-ins of the last two weeks'
+//! working days, and one account per role. Loaded only into an empty database; the same seed
+//! gives the same people every time, and the same check-ins on the same day.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -8,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use vaora_domain::admin_units::{Registry, Scheme};
 use vaora_domain::health::{Answers, Symptom};
+use vaora_domain::org::CheckpointMode;
 use vaora_domain::person::Sex;
 use vaora_domain::role::{Grant, Role};
 use vaora_domain::{SessionId, UserId};
@@ -17,6 +19,7 @@ use crate::accounts::Registration;
 use crate::auth::{Actor, RequestMeta};
 use crate::error::AppError;
 use crate::orgs::{AgencyInput, CheckpointInput, RosterInput};
+use crate::store::{ScanAnswer, ScanWrite};
 
 /// A demo account to sign in with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,6 +49,8 @@ pub struct DemoSummary {
     pub visitors: usize,
     /// Checkpoints.
     pub checkpoints: usize,
+    /// Visits over the working days of the last two weeks (none today).
+    pub past_visits: usize,
 }
 
 const FAMILY: &[(&str, u32)] = &[
@@ -326,6 +331,9 @@ impl App {
         let staff_hash = self.hashing.hash(staff_password.clone()).await?;
         let mut staff = 0;
         let mut staff_with_accounts = 0;
+        // Who comes to work, with their name and whether they work at the inspection centre's
+        // own gate.
+        let mut workers: Vec<(UserId, String, bool)> = Vec::new();
         let mut declared = 0;
         for (unit_name, count) in UNITS {
             let unit = self.create_unit(&province_admin, agency, None, unit_name).await?;
@@ -341,6 +349,7 @@ impl App {
                         )
                         .await?;
                     staff_with_accounts += 1;
+                    workers.push((id, p.full_name.clone(), unit_name.starts_with("Trung tâm Đăng kiểm")));
                     // Most staff declared this morning; a few report a cough or a fever.
                     if health_rng.gen_bool(0.8) {
                         let symptoms = match health_rng.gen_range(0..100) {
@@ -384,11 +393,16 @@ impl App {
         }
         // Visitors: citizens with accounts who come to the agency for its services.
         let visitors = 40;
+        let mut callers = Vec::new();
         for _ in 0..visitors {
             let p = people.person(18, 75);
-            self.register_with(registration(&p, &staff_password, &mut street_rng), &meta, Some(staff_hash.clone()))
+            let id = self
+                .register_with(registration(&p, &staff_password, &mut street_rng), &meta, Some(staff_hash.clone()))
                 .await?;
+            callers.push((id, p.full_name));
         }
+        let places = History { checker: role_people[3].1, checkpoints: checkpoints.clone() };
+        let past_visits = self.demo_history(&places, &workers, &callers, seed).await?;
         // The citizen declares for two dependants: a child and an elderly parent, who has declared.
         let (_, citizen_id, citizen) = &role_people[4];
         let guardian = Actor { user_id: *citizen_id, session_id: SessionId(0), grants: Vec::new(), meta: meta.clone() };
@@ -418,7 +432,96 @@ impl App {
             }
         }
         let _: UserId = admin_id;
-        Ok(DemoSummary { accounts, staff, staff_with_accounts, declared, visitors, checkpoints: checkpoints.len() })
+        Ok(DemoSummary {
+            accounts,
+            staff,
+            staff_with_accounts,
+            declared,
+            visitors,
+            checkpoints: checkpoints.len(),
+            past_visits,
+        })
+    }
+
+    /// The last two weeks at the demo agency, through the store's check-in path, so that the
+    /// statistics' trends and the province ranking have days to show and tracing has visits to
+    /// read: on each working day before today, most staff with an account arrive at their gate
+    /// between 07:00 and 08:15 (some after the working day starts; their visit lasts the gate's
+    /// default stay), and a few visitors come to the one-stop desk for 10 to 40 minutes. Today is
+    /// left empty, for whoever tries the demo. Returns how many visits it made.
+    async fn demo_history(
+        &self,
+        places: &History,
+        workers: &[(UserId, String, bool)],
+        callers: &[(UserId, String)],
+        seed: u64,
+    ) -> Result<usize, AppError> {
+        use chrono::Datelike;
+
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x0715);
+        let today = vaora_domain::time::vietnam_day(self.now());
+        let mut visits = 0;
+        for day in today - 14..today {
+            if vaora_domain::time::day_date(day).weekday().number_from_monday() > 5 {
+                continue;
+            }
+            let midnight = crate::visit_pack::day_start(i64::from(day));
+            let at = |minutes: i64| vaora_domain::Timestamp(midnight + minutes * 60_000);
+            let mut scans = Vec::new();
+            for (user, name, inspection) in workers {
+                if !rng.gen_bool(0.9) {
+                    continue;
+                }
+                let gate = if *inspection { 3 } else { 0 };
+                let declared = rng.gen_bool(0.85);
+                scans.push(places.scan(gate, *user, name, at(7 * 60 + rng.gen_range(0..75)), declared));
+            }
+            for (user, name) in callers.choose_multiple(&mut rng, 8) {
+                let from = 8 * 60 + rng.gen_range(0..8 * 60);
+                let declared = rng.gen_bool(0.7);
+                scans.push(places.scan(1, *user, name, at(from), declared));
+                scans.push(places.scan(1, *user, name, at(from + rng.gen_range(10..40)), declared));
+            }
+            scans.sort_by_key(|w| w.scanned_at);
+            for (n, w) in scans.iter_mut().enumerate() {
+                w.client_id = format!("demo-{day}-{n}");
+            }
+            visits += self.store.record_scans(scans).await?.iter().filter(|o| o.visit_id.is_some()).count();
+        }
+        Ok(visits)
+    }
+}
+
+/// Where the demo's history happens: its checkpoints (as [`CHECKPOINTS`]), scanned by its checker.
+struct History {
+    checker: UserId,
+    checkpoints: Vec<vaora_domain::CheckpointId>,
+}
+
+impl History {
+    /// A scan of `user`'s pass at the `n`th checkpoint, green if they declared that morning and
+    /// amber otherwise, as the default status rules would have it.
+    fn scan(&self, n: usize, user: UserId, full_name: &str, at: vaora_domain::Timestamp, declared: bool) -> ScanWrite {
+        let (_, mode, stay_minutes) = CHECKPOINTS[n];
+        ScanWrite {
+            client_id: String::new(),
+            checker: Some(self.checker),
+            checkpoint_id: self.checkpoints[n],
+            mode: CheckpointMode::parse(mode).unwrap_or(CheckpointMode::Both),
+            stay_ms: stay_minutes * 60_000,
+            user_id: Some(user),
+            scanned_at: at,
+            received_at: at.plus_seconds(2),
+            kind: "pass",
+            pass_digest: None,
+            answer: ScanAnswer {
+                colour: if declared { "green" } else { "amber" }.to_owned(),
+                reason: (!declared).then(|| "no_declaration".to_owned()),
+                display_name: Some(crate::checkins::display_name(full_name)),
+                rule: Some(if declared { "declared_well" } else { "no_declaration" }.to_owned()),
+                declared_until: declared.then(|| at.plus_seconds(20 * 3_600)),
+            },
+        }
     }
 }
 

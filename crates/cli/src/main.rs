@@ -272,8 +272,13 @@ fn print_demo(summary: &vaora_app::demo::DemoSummary, json: bool) {
         return;
     }
     println!(
-        "Demo loaded: Sở GTVT Thừa Thiên Huế, {} staff on the roster ({} with accounts, {} declared today), {} visitors, {} checkpoints.",
-        summary.staff, summary.staff_with_accounts, summary.declared, summary.visitors, summary.checkpoints
+        "Demo loaded: Sở GTVT Thừa Thiên Huế, {} staff on the roster ({} with accounts, {} declared today), {} visitors, {} checkpoints, {} visits on the working days of the last two weeks.",
+        summary.staff,
+        summary.staff_with_accounts,
+        summary.declared,
+        summary.visitors,
+        summary.checkpoints,
+        summary.past_visits
     );
     println!("Sign in with (phone / password):");
     for a in &summary.accounts {

@@ -31,6 +31,9 @@ struct Demo {
 
 async fn demo(t: &TestApp) -> Demo {
     let summary = t.app.load_demo(7, 7).await.unwrap();
+    assert!(summary.past_visits > 1_000, "the demo's last two weeks: {}", summary.past_visits);
+    // Packed for tracing, as `vaora serve` does at start.
+    assert!(t.app.pack_visits().await.unwrap() > 0);
     let token = |role: &str| {
         let a = summary.accounts.iter().find(|a| serde_json::to_value(a.role).unwrap() == json!(role)).unwrap();
         (a.phone.clone(), a.password.clone())
