@@ -460,7 +460,7 @@ impl App {
 
         let mut rng = StdRng::seed_from_u64(seed ^ 0x0715);
         let today = vaora_domain::time::vietnam_day(self.now());
-        let mut visits = 0;
+        let mut visits = std::collections::HashSet::new();
         for day in today - 14..today {
             if vaora_domain::time::day_date(day).weekday().number_from_monday() > 5 {
                 continue;
@@ -486,33 +486,36 @@ impl App {
             for (n, w) in scans.iter_mut().enumerate() {
                 w.client_id = format!("demo-{day}-{n}");
             }
-            visits += self.store.record_scans(scans).await?.iter().filter(|o| o.visit_id.is_some()).count();
+            // A desk's second scan names the visit it ended: count visits, not scans.
+            visits.extend(self.store.record_scans(scans).await?.into_iter().filter_map(|o| o.visit_id));
         }
-        Ok(visits)
+        Ok(visits.len())
     }
 }
 
-/// Where the demo's history happens: its checkpoints (as [`CHECKPOINTS`]), scanned by its checker.
+/// Where the demo's history happens: its checkpoints (as [`CHECKPOINTS`]); the checker scans
+/// passes at the two they are assigned to, and people check themselves in at the others.
 struct History {
     checker: UserId,
     checkpoints: Vec<vaora_domain::CheckpointId>,
 }
 
 impl History {
-    /// A scan of `user`'s pass at the `n`th checkpoint, green if they declared that morning and
-    /// amber otherwise, as the default status rules would have it.
+    /// A scan of `user` at the `n`th checkpoint, green if they declared that morning and amber
+    /// otherwise, as the default status rules would have it.
     fn scan(&self, n: usize, user: UserId, full_name: &str, at: vaora_domain::Timestamp, declared: bool) -> ScanWrite {
         let (_, mode, stay_minutes) = CHECKPOINTS[n];
+        let checked = n < 2;
         ScanWrite {
             client_id: String::new(),
-            checker: Some(self.checker),
+            checker: checked.then_some(self.checker),
             checkpoint_id: self.checkpoints[n],
             mode: CheckpointMode::parse(mode).unwrap_or(CheckpointMode::Both),
             stay_ms: stay_minutes * 60_000,
             user_id: Some(user),
             scanned_at: at,
             received_at: at.plus_seconds(2),
-            kind: "pass",
+            kind: if checked { "pass" } else { "self" },
             pass_digest: None,
             answer: ScanAnswer {
                 colour: if declared { "green" } else { "amber" }.to_owned(),
