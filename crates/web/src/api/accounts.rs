@@ -307,7 +307,8 @@ pub async fn me(State(s): State<AppState>, CurrentActor(a): CurrentActor) -> Api
     responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
 pub async fn my_data(State(s): State<AppState>, CurrentActor(a): CurrentActor) -> ApiResult<impl IntoResponse> {
     let data = s.app.my_data(&a).await?;
-    let name = format!("vaora-du-lieu-ca-nhan-{}.json", data.exported_at.to_rfc3339().get(..10).unwrap_or("hom-nay"));
+    let day = vaora_domain::time::day_date(vaora_domain::time::vietnam_day(data.exported_at));
+    let name = format!("vaora-du-lieu-ca-nhan-{}.json", day.format("%Y-%m-%d"));
     Ok((
         [
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
