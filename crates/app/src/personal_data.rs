@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use serde_json::json;
-use vaora_domain::Timestamp;
+use vaora_domain::{Timestamp, UserId};
 
 use crate::App;
 use crate::accounts::Profile;
@@ -42,6 +42,15 @@ pub struct AccessOf {
     pub target_kind: String,
 }
 
+/// A dependant's declarations, in their guardian's download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DependantDeclarations {
+    /// The dependant.
+    pub user_id: UserId,
+    /// Their declarations.
+    pub declarations: Vec<DeclarationView>,
+}
+
 /// Everything vaora holds about the signed-in person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PersonalData {
@@ -64,6 +73,9 @@ pub struct PersonalData {
     pub declarations: Vec<DeclarationView>,
     /// The people the person declares for.
     pub dependants: Vec<DependantView>,
+    /// Their declarations with the answers, newest first, by dependant (each read is audited, as
+    /// on the family screens).
+    pub dependant_declarations: Vec<DependantDeclarations>,
     /// Exposure notices, theirs and their dependants'.
     pub notices: Vec<NoticeView>,
     /// What others did with the person's data, newest first (at most the latest 1,000).
@@ -84,6 +96,12 @@ impl App {
             .filter(|e| e.actor != Some(actor.user_id))
             .map(|e| AccessOf { at: e.at, action: e.action, target_kind: e.target_kind })
             .collect();
+        let dependants = self.my_dependants(actor).await?;
+        let mut dependant_declarations = Vec::with_capacity(dependants.len());
+        for d in &dependants {
+            let declarations = self.dependant_declarations(actor, d.user_id, days).await?;
+            dependant_declarations.push(DependantDeclarations { user_id: d.user_id, declarations });
+        }
         let data = PersonalData {
             exported_at: self.now(),
             retention_days: days,
@@ -96,7 +114,8 @@ impl App {
             rosters: self.store.roster_lines_of(actor.user_id).await?,
             visits: self.my_visits(actor, days).await?,
             declarations: self.my_declarations(actor, days).await?,
-            dependants: self.my_dependants(actor).await?,
+            dependants,
+            dependant_declarations,
             notices: self.my_notices(actor).await?,
             accesses,
         };

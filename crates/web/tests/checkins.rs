@@ -397,6 +397,13 @@ async fn a_person_downloads_everything_held_about_them(t: TestApp) {
     let code = pass(&t, &citizen).await;
     assert_eq!(scan(&t, &s.checker, "dl-1", s.gate, &code).await["colour"], "green");
     assert_eq!(t.get("/api/v1/people?q=0912000122", Some(&s.office)).await.status, StatusCode::OK);
+    // A child they declare for, with a fever.
+    let child = json!({"full_name": "Nguyễn Thị Mai", "birth_date": "2016-05-04", "sex": "female",
+        "cccd": "046316000261", "relation": "child", "address_unit": "19789", "address_street": "2 Lê Lợi"});
+    let mai = t.post("/api/v1/dependants", Some(&citizen), child).await.body["id"].as_i64().unwrap();
+    let r =
+        t.post(&format!("/api/v1/dependants/{mai}/declarations"), Some(&citizen), json!({"symptoms": ["fever"]})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     // Someone else at the same gate.
     let (_, other) = t.citizen(123).await;
     t.declare_well(&other).await;
@@ -419,6 +426,12 @@ async fn a_person_downloads_everything_held_about_them(t: TestApp) {
         (Some("Văn phòng"), Some("Chuyên viên"))
     );
     assert_eq!(d["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(d["dependants"][0]["full_name"], "Nguyễn Thị Mai");
+    let theirs = &d["dependant_declarations"][0];
+    assert_eq!(
+        (theirs["user_id"].as_i64(), theirs["declarations"][0]["answers"]["symptoms"][0].as_str()),
+        (Some(mai), Some("fever"))
+    );
     let accesses: Vec<&str> = d["accesses"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert_eq!(accesses, ["person_viewed"], "what others did, not what they did themselves");
     assert!(!r.text.contains("046085000123") && !r.text.contains("0912000101"), "nobody else's data");

@@ -301,8 +301,8 @@ pub async fn me(State(s): State<AppState>, CurrentActor(a): CurrentActor) -> Api
 
 /// Everything vaora holds about the caller, as a JSON file to keep: the account with its ID
 /// numbers, sessions, cards, the rosters that name them, visits, declarations with their answers,
-/// dependants, exposure notices, and what others did with their data (when and what, not who).
-/// Audited.
+/// dependants with theirs, exposure notices, and what others did with their data (when and what,
+/// not who). Audited.
 #[utoipa::path(get, path = "/api/v1/me/data", tag = "accounts",
     responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
 pub async fn my_data(State(s): State<AppState>, CurrentActor(a): CurrentActor) -> ApiResult<impl IntoResponse> {
