@@ -598,12 +598,9 @@ impl CheckinStore for PostgresStore {
         limit: usize,
     ) -> StoreResult<(VisitsPurged, Option<CheckpointId>)> {
         let mut tx = self.begin_write().await?;
-        let checkpoints: Vec<i64> = sqlx::query_scalar("SELECT id FROM checkpoints WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after.0)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let checkpoints =
+            crate::ids_after(&mut tx, "SELECT id FROM checkpoints WHERE id > $1 ORDER BY id LIMIT $2", after.0, limit)
+                .await?;
         let mut purged = VisitsPurged::default();
         let before_day = vaora_app::visit_pack::day_of(before.millis());
         // One checkpoint at a time, each through its own index range. A deleted visit's scans
@@ -615,20 +612,11 @@ impl CheckinStore for PostgresStore {
             ("DELETE FROM visits WHERE checkpoint_id = $1 AND started_at < $2", before.millis()),
             ("DELETE FROM visit_packs WHERE checkpoint_id = $1 AND day < $2", before_day),
         ];
-        for checkpoint in &checkpoints {
-            let mut deleted = [0; 3];
-            for (n, (sql, bound)) in deleted.iter_mut().zip(deletes) {
-                *n = sqlx::query(sql)
-                    .bind(checkpoint)
-                    .bind(bound)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?
-                    .rows_affected();
-            }
-            purged.scans += deleted[0];
-            purged.visits += deleted[1];
-            if deleted[1] > 0 {
+        for &checkpoint in &checkpoints {
+            let [scans, visits, _] = crate::delete_each(&mut tx, checkpoint, deletes).await?;
+            purged.scans += scans;
+            purged.visits += visits;
+            if visits > 0 {
                 // The longest visit there may have gone: tracing reads back only as far as the
                 // longest of those left (and nothing, if none is).
                 sqlx::query(

@@ -217,30 +217,19 @@ impl StatsStore for PostgresStore {
         limit: usize,
     ) -> StoreResult<(u64, Option<AgencyId>)> {
         let mut tx = self.begin_write().await?;
-        let agencies: Vec<i64> = sqlx::query_scalar("SELECT id FROM agencies WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after.0)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let agencies =
+            crate::ids_after(&mut tx, "SELECT id FROM agencies WHERE id > $1 ORDER BY id LIMIT $2", after.0, limit)
+                .await?;
         let mut deleted = 0;
         // One agency at a time, each through the leading columns of the primary keys.
+        let day = i64::from(before_day);
         let deletes = [
-            "DELETE FROM arrivals WHERE agency_id = $1 AND day < $2",
-            "DELETE FROM agency_days WHERE agency_id = $1 AND day < $2",
+            ("DELETE FROM arrivals WHERE agency_id = $1 AND day < $2", day),
+            ("DELETE FROM agency_days WHERE agency_id = $1 AND day < $2", day),
         ];
-        for agency in &agencies {
-            let mut n = [0; 2];
-            for (n, sql) in n.iter_mut().zip(deletes) {
-                *n = sqlx::query(sql)
-                    .bind(agency)
-                    .bind(before_day)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?
-                    .rows_affected();
-            }
-            deleted += n[0];
+        for &agency in &agencies {
+            let [arrivals, _] = crate::delete_each(&mut tx, agency, deletes).await?;
+            deleted += arrivals;
         }
         tx.commit().await?;
         Ok((deleted, agencies.last().copied().map(AgencyId)))

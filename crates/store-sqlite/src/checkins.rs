@@ -406,12 +406,9 @@ impl CheckinStore for SqliteStore {
         limit: usize,
     ) -> StoreResult<(VisitsPurged, Option<CheckpointId>)> {
         let mut tx = self.begin().await?;
-        let checkpoints: Vec<i64> = sqlx::query_scalar("SELECT id FROM checkpoints WHERE id > ? ORDER BY id LIMIT ?")
-            .bind(after.0)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let checkpoints =
+            crate::ids_after(&mut tx, "SELECT id FROM checkpoints WHERE id > ? ORDER BY id LIMIT ?", after.0, limit)
+                .await?;
         let mut purged = VisitsPurged::default();
         let before_day = vaora_app::visit_pack::day_of(before.millis());
         // One checkpoint at a time, each through its own index range. A deleted visit's scans
@@ -423,20 +420,11 @@ impl CheckinStore for SqliteStore {
             ("DELETE FROM visits WHERE checkpoint_id = ? AND started_at < ?", before.millis()),
             ("DELETE FROM visit_packs WHERE checkpoint_id = ? AND day < ?", before_day),
         ];
-        for checkpoint in &checkpoints {
-            let mut deleted = [0; 3];
-            for (n, (sql, bound)) in deleted.iter_mut().zip(deletes) {
-                *n = sqlx::query(sql)
-                    .bind(checkpoint)
-                    .bind(bound)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?
-                    .rows_affected();
-            }
-            purged.scans += deleted[0];
-            purged.visits += deleted[1];
-            if deleted[1] > 0 {
+        for &checkpoint in &checkpoints {
+            let [scans, visits, _] = crate::delete_each(&mut tx, checkpoint, deletes).await?;
+            purged.scans += scans;
+            purged.visits += visits;
+            if visits > 0 {
                 // The longest visit there may have gone: tracing reads back only as far as the
                 // longest of those left (and nothing, if none is).
                 sqlx::query(

@@ -156,6 +156,36 @@ pub(crate) async fn insert_user(conn: &mut SqliteConnection, u: &NewUser) -> Sto
     Ok(id)
 }
 
+/// A retention sweep's next page: the ids `page` selects (`SELECT id FROM … WHERE id > ? ORDER
+/// BY id LIMIT ?`), the first `limit` after `after`.
+pub(crate) async fn ids_after(
+    conn: &mut SqliteConnection,
+    page: &'static str,
+    after: i64,
+    limit: usize,
+) -> StoreResult<Vec<i64>> {
+    sqlx::query_scalar(page)
+        .bind(after)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(conn)
+        .await
+        .map_err(backend)
+}
+
+/// Runs each `DELETE` of a retention sweep for one `key` (bound first) and its bound (second);
+/// how many rows each deleted.
+pub(crate) async fn delete_each<const N: usize>(
+    conn: &mut SqliteConnection,
+    key: i64,
+    deletes: [(&'static str, i64); N],
+) -> StoreResult<[u64; N]> {
+    let mut deleted = [0; N];
+    for (n, (sql, bound)) in deleted.iter_mut().zip(deletes) {
+        *n = sqlx::query(sql).bind(key).bind(bound).execute(&mut *conn).await.map_err(backend)?.rows_affected();
+    }
+    Ok(deleted)
+}
+
 /// Counts an agency's days again from its arrivals, and its roster's size, after its roster or
 /// working-day start changed (inside the caller's transaction).
 pub(crate) async fn recount_agency(conn: &mut SqliteConnection, agency: i64) -> StoreResult<()> {
