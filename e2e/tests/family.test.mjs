@@ -4,7 +4,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startVaora, registerPerson, launch, phonePage, shot, signIn, layoutProblems, noProblems, checkerScreen } from "../lib/harness.mjs";
+import { startVaora, registerPerson, launch, phonePage, shot, signIn, layoutProblems, noProblems, checkerScreen, PASSWORD } from "../lib/harness.mjs";
 
 let vaora;
 let browser;
@@ -77,5 +77,38 @@ test("a guardian adds a child, declares for her, and the family checks in with o
   await shot(checker.page, "checker-family-answer");
   noProblems(checker.problems);
   await checker.context.close();
+  await context.close();
+});
+
+test("a guardian deletes their account from the account page, and their child's with it", async () => {
+  const guardian = await registerPerson(vaora, "Võ Thị Lan");
+  const token = await vaora.token(guardian.phone);
+  await vaora.api("POST", "/api/v1/dependants", token, {
+    full_name: "Võ Minh Khôi", birth_date: "2018-02-03", sex: "male", relation: "child", cccd: "046218004322",
+    address_unit: "19789", address_street: "12 Lê Lợi",
+  });
+  const { page, problems, context } = await phonePage(browser, vaora.base);
+  await signIn(page, vaora.base, guardian.phone);
+  await page.goto(vaora.base + "/me");
+  await Promise.all([page.waitForNavigation(), page.click("a[href='/me/delete']")]);
+  assert.equal(await page.textContent("h1"), "Xoá tài khoản");
+  assert.match(await page.textContent("main"), /Tài khoản của 1 người thân/);
+  await page.fill("#password", PASSWORD);
+  await page.check("input[name=confirm]");
+  assert.deepEqual(await layoutProblems(page), [], "the deletion form fits the phone");
+  await shot(page, "account-delete");
+  await Promise.all([page.waitForNavigation(), page.click("form button.danger")]);
+  assert.equal(await page.textContent("#deleted"), "Tài khoản của bạn đã được xoá.");
+  assert.match(await page.textContent("main"), /1 tài khoản người thân/);
+  await shot(page, "account-deleted");
+  noProblems(problems);
+
+  // Signed out, and the number no longer signs in.
+  await page.goto(vaora.base + "/me");
+  assert.equal(new URL(page.url()).pathname, "/signin");
+  await page.fill("#phone", guardian.phone);
+  await page.fill("#password", PASSWORD);
+  await Promise.all([page.waitForNavigation(), page.click("form button[type=submit]")]);
+  assert.match(await page.textContent("[role=alert]"), /Sai số điện thoại hoặc mật khẩu/);
   await context.close();
 });

@@ -162,6 +162,14 @@ fn field(e: impl Into<AppError>, name: &str) -> AppError {
 }
 
 /// The error for an identifier that another account holds.
+fn too_many_attempts() -> AppError {
+    AppError::new(
+        crate::ErrorKind::TooMany,
+        "too_many_attempts",
+        "too many failed sign-ins for this number; wait 15 minutes",
+    )
+}
+
 fn taken(kind: &str) -> AppError {
     let e = match kind {
         "phone" => AppError::conflict("phone_taken", "an account with this phone number exists"),
@@ -360,11 +368,7 @@ impl App {
         let key = self.secrets.lookup("phone", phone.as_e164());
         let now = self.now();
         if self.limiter.blocked(&key, now) {
-            return Err(AppError::new(
-                crate::ErrorKind::TooMany,
-                "too_many_attempts",
-                "too many failed sign-ins for this number; wait 15 minutes",
-            ));
+            return Err(too_many_attempts());
         }
         let creds = self.store.credentials_by_phone(&key).await?;
         // Hash even when the account does not exist, so timing does not reveal which numbers have
@@ -581,20 +585,32 @@ impl App {
         })
     }
 
-    /// Changes the actor's password (ends all their sessions).
-    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<(), AppError> {
+    /// Asks for the signed-in person's password again, before a change that needs it; failures
+    /// count towards the number's sign-in limit. Returns the phone number.
+    pub(crate) async fn check_password(&self, actor: &Actor, password: &str) -> Result<String, AppError> {
         let u = self.store.user(actor.user_id).await?.ok_or_else(AppError::unauthenticated)?;
         let sealed = u.phone_sealed.ok_or_else(AppError::unauthenticated)?;
         let phone = self.secrets.open("user.phone", &sealed)?;
         let key = self.secrets.lookup("phone", &phone);
+        let now = self.now();
+        if self.limiter.blocked(&key, now) {
+            return Err(too_many_attempts());
+        }
         let creds = self.store.credentials_by_phone(&key).await?.ok_or_else(AppError::unauthenticated)?;
-        if !self.hashing.verify(current.to_owned(), creds.password_hash).await? {
+        if !self.hashing.verify(password.to_owned(), creds.password_hash).await? {
+            self.limiter.fail(&key, now);
             return Err(AppError::new(
                 crate::ErrorKind::Unauthenticated,
                 "invalid_credentials",
                 "the current password is wrong",
             ));
         }
+        Ok(phone)
+    }
+
+    /// Changes the actor's password (ends all their sessions).
+    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<(), AppError> {
+        let phone = self.check_password(actor, current).await?;
         let national = PhoneNumber::parse(&phone).map(|p| p.national()).unwrap_or(phone);
         let password = NewPassword::parse(new, Some(&national)).map_err(|e| field(e, "password"))?;
         let hash = self.hashing.hash(password.expose().to_owned()).await?;

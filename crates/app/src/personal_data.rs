@@ -1,5 +1,5 @@
-//! Everything vaora holds about a person, for them to download: PRODUCT.md §10, and the right of
-//! access of Law 91/2025/QH15 on personal data protection.
+//! A person's rights over their data (PRODUCT.md §10, Law 91/2025/QH15 on personal data
+//! protection): to download everything vaora holds about them, and to delete their account.
 
 use serde::Serialize;
 use serde_json::json;
@@ -12,7 +12,7 @@ use crate::checkins::VisitView;
 use crate::dependants::DependantView;
 use crate::error::AppError;
 use crate::health::DeclarationView;
-use crate::store::{AuditFilter, RosterLineOf, SessionRecord};
+use crate::store::{AccountDeleted, AuditFilter, RosterLineOf, SessionRecord, StoreError};
 use crate::tracing::NoticeView;
 
 /// The most entries of what others did with a person's data that an export lists.
@@ -125,5 +125,44 @@ impl App {
         audit.details = json!({ "visits": data.visits.len(), "declarations": data.declarations.len() });
         self.store.append_audit(audit).await?;
         Ok(data)
+    }
+}
+
+impl App {
+    /// Deletes the signed-in person's account, and the accounts of the dependants they declare
+    /// for, once they have given their password again (audited: `account_deleted`, with counts).
+    ///
+    /// Everything that names them goes: profile, sessions, pass pseudonym, cards, visits,
+    /// declarations, notices, closed cases, and their arrivals (the agencies' day counts are
+    /// counted again without them). What others hold stays, unlinked: an agency's roster line,
+    /// a checkpoint's scans (as anonymous counts), the audit log (ids, no personal data). The
+    /// phone and ID numbers are free to register again.
+    ///
+    /// Refused while the account holds a role (`account_has_roles`: whoever gave it takes it
+    /// away first, so that an agency or the province is never left without its officers by
+    /// surprise), and while a case about one of them is open or the notices it sent are still
+    /// kept (`account_under_case`: health officials need it, for at most the retention period).
+    pub async fn delete_account(&self, actor: &Actor, password: &str) -> Result<AccountDeleted, AppError> {
+        self.check_password(actor, password).await?;
+        let mut audit = self.audit(Some(actor), &actor.meta, "account_deleted", "user");
+        audit.target_id = Some(actor.user_id.to_string());
+        audit.subject = Some(actor.user_id);
+        let deleted = self.store.delete_account(actor.user_id, audit).await.map_err(|e| match e {
+            StoreError::Conflict("roles") => AppError::conflict(
+                "account_has_roles",
+                "this account holds roles: whoever gave them must take them away before it can be deleted",
+            ),
+            StoreError::Conflict(_) => AppError::conflict(
+                "account_under_case",
+                "a health case about you or a dependant is open, or its notices are still kept",
+            ),
+            other => other.into(),
+        })?;
+        for &person in &deleted.people {
+            self.caches.forget_user(person);
+            self.caches.declarations.remove(&person);
+        }
+        self.caches.pseudonyms.remove_where(|(person, _)| deleted.people.contains(person));
+        Ok(deleted)
     }
 }

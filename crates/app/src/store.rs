@@ -441,6 +441,25 @@ pub trait AccountStore: Send + Sync {
     async fn remove_grant(&self, user: UserId, grant: Grant, audit: AuditRecord) -> StoreResult<()>;
     /// How many accounts hold the province admin role.
     async fn count_province_admins(&self) -> StoreResult<i64>;
+    /// Deletes an account, and its dependants' accounts, with what names them (see
+    /// [`crate::App::delete_account`]): in one transaction that checks first, so that nothing is
+    /// deleted when it fails with `Conflict("roles")` (the account holds a role) or
+    /// `Conflict("case")` (a case about one of them is open, or its notices to others are still
+    /// kept). Counts what went into `audit`'s details, and appends it.
+    async fn delete_account(&self, user: UserId, audit: AuditRecord) -> StoreResult<AccountDeleted>;
+}
+
+/// What deleting an account deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AccountDeleted {
+    /// The accounts deleted: the dependants', then the account itself.
+    pub people: Vec<UserId>,
+    /// Their visits.
+    pub visits: u64,
+    /// Their health declarations.
+    pub declarations: u64,
+    /// The agencies whose day counts were counted again without their arrivals.
+    pub agencies: u64,
 }
 
 /// Agencies, units, rosters, checkpoints and checkers.

@@ -20,6 +20,7 @@ use vaora_domain::org::CheckpointMode;
 use vaora_domain::role::Grant;
 use vaora_domain::{AgencyId, CheckpointId, RosterEntryId, SessionId, Timestamp, UnitId, UserId};
 
+mod accounts;
 mod bench;
 mod checkins;
 mod dependants;
@@ -661,6 +662,10 @@ impl AccountStore for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map_err(backend)
+    }
+
+    async fn delete_account(&self, user: UserId, audit: AuditRecord) -> StoreResult<AccountDeleted> {
+        accounts::delete_account(self, user, audit).await
     }
 }
 

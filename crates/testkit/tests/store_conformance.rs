@@ -75,6 +75,19 @@ mod fixtures {
         }
     }
 
+    /// A dependant's account: no phone, CCCD or password of its own.
+    pub fn new_dependant(tag: &str, full_name: &str) -> NewUser {
+        NewUser {
+            kind: "dependant",
+            phone_sealed: None,
+            phone_hash: None,
+            cccd_sealed: None,
+            cccd_hash: None,
+            password_hash: None,
+            ..new_user(tag, full_name)
+        }
+    }
+
     pub async fn user(s: &Arc<dyn Store>, tag: &str, full_name: &str) -> UserId {
         s.create_user(new_user(tag, full_name), audit("user_registered", "user")).await.unwrap()
     }
@@ -2752,15 +2765,7 @@ mod tracing {
             let hall = checkpoint(s, a, "Hội trường").await;
             s.create_space(a, "Toà nhà A", &[gate], T0, audit("space_created", "space")).await.unwrap();
             let parent = user(s, "1", "Lê Văn Cường").await;
-            let child = NewUser {
-                kind: "dependant",
-                phone_sealed: None,
-                phone_hash: None,
-                cccd_sealed: None,
-                cccd_hash: None,
-                password_hash: None,
-                ..new_user("9", "Lê Minh Khang")
-            };
+            let child = new_dependant("9", "Lê Minh Khang");
             let child =
                 s.create_dependant(parent, child, "con", audit("dependant_added", "user")).await.unwrap().user_id;
             let mut people = s.contact_people(&[child, parent]).await.unwrap();
@@ -2943,6 +2948,97 @@ mod tracing {
             assert_eq!(s.purge_notices(before).await.unwrap(), 1);
             assert_eq!(s.notices_of_case(case).await.unwrap().iter().map(|n| n.user_id).collect::<Vec<_>>(), [binh]);
         }
+
+        pub async fn deleting_an_account_takes_what_names_the_person_and_keeps_the_rest(db: TestDb) {
+            let s = &db.store;
+            let a = agency(s, "A", "Sở A").await;
+            let staff = unit(s, a, "Văn phòng").await;
+            let gate = checkpoint(s, a, "Cổng").await;
+            let an = user(s, "1", "Nguyễn Văn An").await;
+            let binh = user(s, "2", "Trần Thị Bình").await;
+            let official = user(s, "3", "Lê Văn Chi").await;
+            let line = add_lines(s, vec![(staff, line("Nguyễn Văn An", Some("1"), None))]).await[0];
+            let child = new_dependant("9", "Nguyễn Minh Khang");
+            let child = s.create_dependant(an, child, "con", audit("dependant_added", "user")).await.unwrap().user_id;
+            session(s, an, "an", t(0), t(DAY)).await;
+            // An once checked Bình in and verified her, as a checker whose role has since gone.
+            let checker = Grant::Checker { checkpoint_id: gate };
+            s.add_grant(an, checker.clone(), audit("role_granted", "user")).await.unwrap();
+            s.mark_verified(binh, Some(an), "in_person", t(5), audit("identity_verified", "user")).await.unwrap();
+            let entry = CheckpointMode::Entry;
+            visit_of(s, scan("a1", gate, entry, an, t(0))).await;
+            visit_of(s, scan("k1", gate, entry, child, t(MIN))).await;
+            let hers = visit_of(s, ScanWrite { checker: Some(an), ..scan("b1", gate, entry, binh, t(2 * MIN)) }).await;
+            let declared = |user, by| NewDeclaration {
+                user_id: user,
+                declared_by: by,
+                submitted_at: t(0),
+                valid_until: t(DAY),
+                answers_sealed: sealed("answers"),
+            };
+            for (person, by) in [(an, None), (child, Some(an)), (binh, None)] {
+                s.add_declaration(declared(person, by), audit("declaration_filed", "declaration")).await.unwrap();
+            }
+            let d = visit_pack::day_of(T0.0);
+            let day = i32::try_from(d).unwrap();
+            s.pack_visits(d + 1, PackCursor::START, 100).await.unwrap();
+            let totals = |staff, visitors| DayTotals { day, staff, visitors, late: 0, declared: staff };
+            assert_eq!(s.agency_day_totals(a, day, day).await.unwrap(), [totals(1, 2)]);
+
+            // Refused while An holds a role, then while a case about the child is open or its
+            // notices are kept; nothing is deleted meanwhile.
+            let before = last_seq(s).await;
+            let delete = async || s.delete_account(an, audit("account_deleted", "user")).await;
+            assert_eq!(delete().await, Err(StoreError::Conflict("roles")));
+            s.remove_grant(an, checker, audit("role_revoked", "user")).await.unwrap();
+            let case = s.create_case(new_case(child, official), audit("case_opened", "case")).await.unwrap();
+            assert_eq!(delete().await, Err(StoreError::Conflict("case")));
+            s.send_notices(case, &[notice(binh, 1, gate, 2 * DAY)], official, t(100), audit("notices_sent", "case"))
+                .await
+                .unwrap();
+            s.update_case(case, change(CaseStatus::Closed, 300, false), audit("case_updated", "case")).await.unwrap();
+            assert_eq!(delete().await, Err(StoreError::Conflict("case")), "Bình's notice is kept");
+            assert_eq!(last_seq(s).await, before + 4, "the role, the case, its notices and its closing");
+            assert!(s.user(child).await.unwrap().is_some());
+            assert_eq!(s.purge_notices(t(3 * DAY)).await.unwrap(), 1);
+
+            let deleted = delete().await.unwrap();
+            assert_eq!(deleted, AccountDeleted { people: vec![child, an], visits: 2, declarations: 2, agencies: 1 });
+            let entry = latest(s).await.unwrap();
+            assert_eq!((entry.seq, entry.action.as_str()), (before + 5, "account_deleted"));
+            let details: serde_json::Value = serde_json::from_str(&entry.details).unwrap();
+            assert_eq!(details, json!({ "dependants": 1, "visits": 2, "declarations": 2 }));
+
+            for gone in [an, child] {
+                assert_eq!(s.user(gone).await.unwrap(), None);
+                assert_eq!(visits(s, gone).await, []);
+                assert_eq!(s.declarations_of(gone, t(-DAY), t(DAY)).await.unwrap(), []);
+            }
+            assert_eq!(s.session_by_token(&hash("token:an"), t(1)).await.unwrap(), None);
+            assert_eq!(s.dependants_of(an).await.unwrap(), []);
+            assert_eq!(s.case(case).await.unwrap(), None, "the closed case went with the child");
+            assert_eq!(s.credentials_by_phone(&hash("phone:1")).await.unwrap(), None);
+            // Bình keeps her visit, declaration and verification; An's link to them goes.
+            assert_eq!(visits(s, binh).await.iter().map(|v| v.id).collect::<Vec<_>>(), [hers]);
+            assert_eq!(s.declarations_of(binh, t(-DAY), t(DAY)).await.unwrap().len(), 1);
+            let binh_now = s.user(binh).await.unwrap().unwrap();
+            assert_eq!((binh_now.verified_at, binh_now.verified_by), (Some(t(5)), None));
+            // The scans stay as counts, naming no one; the day's pack is to be made again.
+            assert_eq!(scan_rows(&db, "true").await, 3);
+            assert_eq!(scan_rows(&db, "user_id IS NULL AND display_name IS NULL AND visit_id IS NULL").await, 2);
+            assert_eq!(scan_rows(&db, "checker_id IS NULL AND client_id = 'b1'").await, 1);
+            let stale = format!("UPDATE visit_packs SET day = day WHERE day = {d} AND visits IS NULL");
+            assert_eq!(db.execute_raw(&stale).await.unwrap(), 1);
+            let span = PlaceSpan { checkpoints: vec![gate], from: t(-DAY).0, to: t(DAY).0 };
+            assert_eq!(ids(s.trace_visits_at(&[span]).await.unwrap()), [hers]);
+            // The agency keeps its roster line, unlinked, and its day counts lose An and the child.
+            assert_eq!(linked_user(s, a, line).await, None);
+            assert_eq!(s.roster_people(a).await.unwrap(), 1);
+            assert_eq!(s.arrivals(a, day).await.unwrap().len(), 1);
+            assert_eq!(s.agency_day_totals(a, day, day).await.unwrap(), [totals(0, 1)]);
+            // The phone and CCCD can register again.
+            assert!(s.create_user(new_user("1", "Nguyễn Văn An"), audit("user_registered", "user")).await.is_ok());
+        }
     }
 
     vaora_testkit::each_engine!(cases =>
@@ -2953,5 +3049,6 @@ mod tracing {
         contacts_and_places_are_named_for_tracing,
         notices_go_once_to_their_person_and_mark_status_while_active,
         the_days_past_retention_go_with_their_scans_packs_arrivals_and_notices,
+        deleting_an_account_takes_what_names_the_person_and_keeps_the_rest,
     );
 }

@@ -7,7 +7,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{Site, TestApp, site, web_cookie};
+use common::{Site, TestApp, person, site, web_cookie};
 use serde_json::{Value, json};
 
 both_engines!(
@@ -20,6 +20,7 @@ both_engines!(
     the_pass_and_checker_screens_work,
     visits_are_deleted_after_the_retention_period,
     a_person_downloads_everything_held_about_them,
+    a_person_deletes_their_account,
 );
 
 async fn checkpoint(t: &TestApp, s: &Site, name: &str, mode: &str, stay: i64) -> i64 {
@@ -446,6 +447,98 @@ async fn a_person_downloads_everything_held_about_them(t: TestApp) {
         "{}",
         account.text
     );
+}
+
+async fn a_person_deletes_their_account(t: TestApp) {
+    let s = site(&t).await;
+    let (id, citizen) = t.citizen(124).await;
+    t.declare_well(&citizen).await;
+    let unit =
+        t.post(&format!("/api/v1/agencies/{}/units", s.agency), Some(&s.office), json!({"name": "Văn phòng"})).await;
+    let line = json!({"unit_id": unit.body["id"], "full_name": "Nguyễn Văn An", "position": "Chuyên viên", "phone": "0912000124"});
+    assert_eq!(
+        t.post(&format!("/api/v1/agencies/{}/roster", s.agency), Some(&s.office), line).await.status,
+        StatusCode::CREATED
+    );
+    let code = pass(&t, &citizen).await;
+    assert_eq!(scan(&t, &s.checker, "del-1", s.gate, &code).await["colour"], "green");
+    let shown = t.get("/api/v1/me", Some(&citizen)).await.body["display_name"].as_str().unwrap().to_owned();
+    let recent_scans = async || t.get(&format!("/api/v1/agencies/{}/scans", s.agency), Some(&s.office)).await;
+    let before = recent_scans().await;
+    assert!(before.text.contains(&format!("\"{shown}\"")), "{}", before.text);
+    let child = json!({"full_name": "Nguyễn Thị Mai", "birth_date": "2016-05-04", "sex": "female",
+        "cccd": "046316000262", "relation": "child", "address_unit": "19789", "address_street": "2 Lê Lợi"});
+    assert_eq!(t.post("/api/v1/dependants", Some(&citizen), child).await.status, StatusCode::CREATED);
+    let delete = async |token: &str, password: &str| {
+        t.post("/api/v1/me/deletion", Some(token), json!({"password": password})).await
+    };
+
+    // A checker holds a role; a wrong password deletes nothing; nor does an open case.
+    let r = delete(&s.checker, "cau-truong-tien-6-vai").await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "account_has_roles"), "{}", r.text);
+    let r = delete(&citizen, "not-the-password").await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "invalid_credentials"), "{}", r.text);
+    let (official, health) = t.citizen(125).await;
+    let grant = json!({"role": "health_official"});
+    assert_eq!(
+        t.post(&format!("/api/v1/people/{official}/grants"), Some(&s.admin), grant).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let case = json!({"phone": "0912000124", "status": "suspected", "basis": "onset", "basis_date": "2026-11-27"});
+    let opened = t.post("/api/v1/cases", Some(&health), case).await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let r = delete(&citizen, "cau-truong-tien-6-vai").await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "account_under_case"), "{}", r.text);
+    let closing = json!({"status": "closed"});
+    let r = t.call(Method::PATCH, &format!("/api/v1/cases/{}", opened.body["id"]), Some(&health), Some(closing)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // The account page leads to the deletion page, which names the dependant going with it and
+    // asks for the password and a confirmation.
+    let cookie = web_cookie(&t, "0912000124").await;
+    assert!(page(&t, "/me", &cookie).await.text.contains("href=\"/me/delete\""));
+    let form = page(&t, "/me/delete", &cookie).await;
+    assert!(form.text.contains("Tài khoản của 1 người thân"), "{}", form.text);
+    let post = |body: &str| {
+        Request::post("/me/delete")
+            .header(header::COOKIE, &cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let unconfirmed = t.send(post("password=cau-truong-tien-6-vai")).await;
+    assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let wrong = t.send(post("password=sai&confirm=yes")).await;
+    assert!(wrong.text.contains("Mật khẩu không đúng."), "{}", wrong.text);
+    let done = t.send(post("password=cau-truong-tien-6-vai&confirm=yes")).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert!(
+        done.text.contains("Tài khoản của bạn đã được xoá.")
+            && done.text.contains("Đã xoá 1 lượt ra vào, 1 tờ khai y tế và 1 tài khoản người thân."),
+        "{}",
+        done.text
+    );
+    assert!(done.headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"), "the cookie is cleared");
+
+    // Gone: both sessions, the sign-in, the person for officers, the visit for the checker's
+    // screen; the roster line stays, unlinked; the numbers can register again.
+    assert_eq!(t.get("/api/v1/me", Some(&citizen)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(page(&t, "/me", &cookie).await.status, StatusCode::SEE_OTHER);
+    let r = t.post("/api/v1/sessions", None, json!({"phone": "0912000124", "password": "cau-truong-tien-6-vai"})).await;
+    assert_eq!(r.code(), "invalid_credentials");
+    assert_eq!(t.get("/api/v1/people?q=0912000124", Some(&s.office)).await.code(), "person_not_found");
+    let recent = recent_scans().await;
+    assert_eq!(recent.body.as_array().unwrap().len(), before.body.as_array().unwrap().len(), "{}", recent.text);
+    assert!(!recent.text.contains(&format!("\"{shown}\"")), "the scan no longer names them: {}", recent.text);
+    let roster = t.get(&format!("/api/v1/agencies/{}/roster", s.agency), Some(&s.office)).await;
+    assert_eq!(roster.body.as_array().unwrap().len(), 1, "{}", roster.text);
+    assert!(roster.body[0]["user_id"].is_null(), "{}", roster.text);
+    let audit = t.get("/api/v1/audit?action=account_deleted", Some(&s.admin)).await;
+    let entries = audit.body.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{}", audit.text);
+    assert_eq!((entries[0]["subject"].as_i64(), entries[0]["details"]["dependants"].as_i64()), (Some(id), Some(1)));
+    assert!(t.register(person(124)).await > id);
 }
 
 async fn keys_are_published_and_rotate_without_breaking_passes(t: TestApp) {

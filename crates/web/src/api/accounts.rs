@@ -340,6 +340,46 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The password, asked for again before the account is deleted.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountDeletion {
+    /// The current password.
+    pub password: String,
+}
+
+/// What deleting the account deleted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountDeletedView {
+    /// The dependants' accounts deleted with it.
+    pub dependants: usize,
+    /// Visits deleted.
+    pub visits: u64,
+    /// Health declarations deleted.
+    pub declarations: u64,
+}
+
+/// Delete the caller's account, and the accounts of their dependants, with everything that names
+/// them (visits, declarations, notices, sessions, cards); the session cookie is cleared. Refused
+/// (409) while the account holds a role (`account_has_roles`) or a case about one of them is open
+/// or its notices are kept (`account_under_case`). Audited.
+#[utoipa::path(post, path = "/api/v1/me/deletion", tag = "accounts", request_body = AccountDeletion,
+    responses((status = 200, body = AccountDeletedView), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn delete_account(
+    State(s): State<AppState>,
+    CurrentActor(a): CurrentActor,
+    ApiJson(r): ApiJson<AccountDeletion>,
+) -> ApiResult<Response> {
+    let d = s.app.delete_account(&a, &r.password).await?;
+    let view = AccountDeletedView {
+        dependants: d.people.len().saturating_sub(1),
+        visits: d.visits,
+        declarations: d.declarations,
+    };
+    Ok(([(header::SET_COOKIE, clear_cookie(s.web.secure_cookies()))], Json(view)).into_response())
+}
+
 /// Who to find.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

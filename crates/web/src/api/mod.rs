@@ -59,8 +59,8 @@ impl Modify for Security {
     security(("bearer" = []), ("cookie" = [])),
     paths(
         accounts::register, accounts::sign_in, accounts::sessions, accounts::revoke, accounts::sign_out,
-        accounts::me, accounts::my_data, accounts::change_password, accounts::find_person, accounts::verify_person,
-        accounts::grant, accounts::revoke_grant,
+        accounts::me, accounts::my_data, accounts::change_password, accounts::delete_account, accounts::find_person,
+        accounts::verify_person, accounts::grant, accounts::revoke_grant,
         orgs::list_agencies, orgs::create_agency, orgs::get_agency, orgs::list_units, orgs::create_unit,
         orgs::roster, orgs::add_roster, orgs::import_roster, orgs::remove_roster,
         orgs::list_checkpoints, orgs::create_checkpoint, orgs::update_checkpoint,
@@ -115,6 +115,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/me", get(accounts::me))
         .route("/me/data", get(accounts::my_data))
         .route("/me/password", put(accounts::change_password))
+        .route("/me/deletion", post(accounts::delete_account))
         .route("/people", get(accounts::find_person))
         .route("/people/{id}/verification", post(accounts::verify_person))
         .route("/people/{id}/grants", post(accounts::grant).delete(accounts::revoke_grant))

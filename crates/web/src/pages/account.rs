@@ -4,7 +4,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use vaora_app::accounts::{Profile, Registration, SessionKind};
@@ -255,6 +255,101 @@ pub(super) async fn revoke_session(State(s): State<AppState>, ctx: PageCtx, Path
             ([(header::SET_COOKIE, clear_cookie(s.web.secure_cookies()))], Redirect::to("/")).into_response()
         }
         Ok(()) => Redirect::to("/me").into_response(),
+        Err(e) => error_page(&ctx, &e),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account_delete.html")]
+struct DeletePage {
+    t: Texts,
+    nav: Nav,
+    /// The account holds roles: it cannot be deleted until they are taken away.
+    has_roles: bool,
+    /// How many dependants go with it.
+    dependants: usize,
+    dependants_text: String,
+    error: FormError,
+    /// What was deleted, once it is.
+    done: Option<String>,
+}
+
+async fn delete_page(s: &AppState, ctx: PageCtx, actor: &vaora_app::auth::Actor, error: FormError) -> Response {
+    let (p, dependants) = match (s.app.my_profile(actor).await, s.app.my_dependants(actor).await) {
+        (Ok(p), Ok(d)) => (p, d.len()),
+        (Err(e), _) | (_, Err(e)) => return error_page(&ctx, &e),
+    };
+    let dependants_text = ctx.t.s("delete.dependants").replace("{n}", &dependants.to_string());
+    let status = if error.message.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = DeletePage {
+        t: ctx.t,
+        nav: ctx.nav,
+        has_roles: p.roles.iter().any(|r| r.role != vaora_domain::role::Role::Citizen),
+        dependants,
+        dependants_text,
+        error,
+        done: None,
+    };
+    (status, page).into_response()
+}
+
+/// What deleting the account will delete, and the form that asks for the password.
+pub(super) async fn delete_form(State(s): State<AppState>, ctx: PageCtx) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    delete_page(&s, ctx, &actor, FormError::default()).await
+}
+
+/// The account deletion form.
+#[derive(Debug, Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub(super) async fn delete_account(State(s): State<AppState>, ctx: PageCtx, Form(f): Form<DeleteForm>) -> Response {
+    let actor = match ctx.require() {
+        Ok(a) => a.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if f.confirm != "yes" {
+        let error = FormError { message: ctx.t.s("delete.confirm"), field: "confirm".to_owned() };
+        return delete_page(&s, ctx, &actor, error).await;
+    }
+    match s.app.delete_account(&actor, &f.password).await {
+        Ok(d) => {
+            let summary = ctx
+                .t
+                .s("delete.summary")
+                .replace("{visits}", &d.visits.to_string())
+                .replace("{declarations}", &d.declarations.to_string())
+                .replace("{dependants}", &d.people.len().saturating_sub(1).to_string());
+            // Signed out now: the header no longer offers what the account could do.
+            let nav =
+                Nav { signed_in: false, admin: false, checker: false, province_admin: false, health: false, ..ctx.nav };
+            let page = DeletePage {
+                t: ctx.t,
+                nav,
+                has_roles: false,
+                dependants: 0,
+                dependants_text: String::new(),
+                error: FormError::default(),
+                done: Some(summary),
+            };
+            ([(header::SET_COOKIE, clear_cookie(s.web.secure_cookies()))], page).into_response()
+        }
+        Err(e) if e.code == "invalid_credentials" => {
+            let error = FormError { message: ctx.t.s("delete.wrong_password"), field: "password".to_owned() };
+            delete_page(&s, ctx, &actor, error).await
+        }
+        Err(e) if e.kind == vaora_app::ErrorKind::Conflict || e.kind == vaora_app::ErrorKind::TooMany => {
+            let error = FormError::of(&ctx.t, &e);
+            delete_page(&s, ctx, &actor, error).await
+        }
         Err(e) => error_page(&ctx, &e),
     }
 }

@@ -196,6 +196,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/signout", post(account::signout))
         .route("/me", get(account::profile))
         .route("/me/sessions/{id}/revoke", post(account::revoke_session))
+        .route("/me/delete", get(account::delete_form).post(account::delete_account))
         .route("/agencies", get(agency::list).post(agency::add_agency))
         .route("/agencies/{id}/checkers", post(agency::assign_checker))
         .route("/agencies/{id}", get(agency::overview))
