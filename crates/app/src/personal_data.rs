@@ -140,21 +140,22 @@ impl App {
     ///
     /// Refused while the account holds a role (`account_has_roles`: whoever gave it takes it
     /// away first, so that an agency or the province is never left without its officers by
-    /// surprise), and while a case about one of them is open or the notices it sent are still
-    /// kept (`account_under_case`: health officials need it, for at most the retention period).
+    /// surprise), and while tracing still needs one of them (`account_under_case`): a case about
+    /// them is open or the notices it sent are still kept (for at most the retention period), or
+    /// an exposure notice to them is in force.
     pub async fn delete_account(&self, actor: &Actor, password: &str) -> Result<AccountDeleted, AppError> {
         self.check_password(actor, password).await?;
         let mut audit = self.audit(Some(actor), &actor.meta, "account_deleted", "user");
         audit.target_id = Some(actor.user_id.to_string());
         audit.subject = Some(actor.user_id);
-        let deleted = self.store.delete_account(actor.user_id, audit).await.map_err(|e| match e {
+        let deleted = self.store.delete_account(actor.user_id, self.now(), audit).await.map_err(|e| match e {
             StoreError::Conflict("roles") => AppError::conflict(
                 "account_has_roles",
                 "this account holds roles: whoever gave them must take them away before it can be deleted",
             ),
             StoreError::Conflict(_) => AppError::conflict(
                 "account_under_case",
-                "a health case about you or a dependant is open, or its notices are still kept",
+                "a health case about you or a dependant is open or its notices are still kept, or an exposure notice to one of you is in force",
             ),
             other => other.into(),
         })?;

@@ -444,9 +444,10 @@ pub trait AccountStore: Send + Sync {
     /// Deletes an account, and its dependants' accounts, with what names them (see
     /// [`crate::App::delete_account`]): in one transaction that checks first, so that nothing is
     /// deleted when it fails with `Conflict("roles")` (the account holds a role) or
-    /// `Conflict("case")` (a case about one of them is open, or its notices to others are still
-    /// kept). Counts what went into `audit`'s details, and appends it.
-    async fn delete_account(&self, user: UserId, audit: AuditRecord) -> StoreResult<AccountDeleted>;
+    /// `Conflict("case")` (a case about one of them is open or its notices to others are still
+    /// kept, or a notice to one of them is in force at `now`). Counts what went into `audit`'s
+    /// details, and appends it.
+    async fn delete_account(&self, user: UserId, now: Timestamp, audit: AuditRecord) -> StoreResult<AccountDeleted>;
 }
 
 /// What deleting an account deleted.

@@ -627,8 +627,8 @@ impl AccountStore for SqliteStore {
             .map_err(backend)
     }
 
-    async fn delete_account(&self, user: UserId, audit: AuditRecord) -> StoreResult<AccountDeleted> {
-        accounts::delete_account(self, user, audit).await
+    async fn delete_account(&self, user: UserId, now: Timestamp, audit: AuditRecord) -> StoreResult<AccountDeleted> {
+        accounts::delete_account(self, user, now, audit).await
     }
 }
 

@@ -2969,6 +2969,23 @@ mod tracing {
             visit_of(s, scan("a1", gate, entry, an, t(0))).await;
             visit_of(s, scan("k1", gate, entry, child, t(MIN))).await;
             let hers = visit_of(s, ScanWrite { checker: Some(an), ..scan("b1", gate, entry, binh, t(2 * MIN)) }).await;
+            // A pass of An's shown twice at the gate: the second scan is refused, with no visit.
+            let pass =
+                |id: &str, at| ScanWrite { pass_digest: Some(b"pass-an".to_vec()), ..scan(id, gate, entry, an, at) };
+            record(s, pass("a2", t(3 * MIN))).await; // extends his visit
+            assert_eq!(record(s, pass("a3", t(4 * MIN))).await.visit_id, None);
+            s.pseudonym_of(an, b"0123456789").await.unwrap();
+            s.issue_card(an, "HUE-0001", &hash("card-an"), t(6), audit("card_issued", "card")).await.unwrap();
+            s.save_status_rules(
+                an,
+                "ok: always => green\n",
+                "lý do",
+                0,
+                t(7),
+                audit("status_rules_changed", "status_rules"),
+            )
+            .await
+            .unwrap();
             let declared = |user, by| NewDeclaration {
                 user_id: user,
                 declared_by: by,
@@ -2988,7 +3005,8 @@ mod tracing {
             // Refused while An holds a role, then while a case about the child is open or its
             // notices are kept; nothing is deleted meanwhile.
             let before = last_seq(s).await;
-            let delete = async || s.delete_account(an, audit("account_deleted", "user")).await;
+            let delete_at = async |now| s.delete_account(an, t(now), audit("account_deleted", "user")).await;
+            let delete = async || delete_at(3 * DAY).await;
             assert_eq!(delete().await, Err(StoreError::Conflict("roles")));
             s.remove_grant(an, checker, audit("role_revoked", "user")).await.unwrap();
             let case = s.create_case(new_case(child, official), audit("case_opened", "case")).await.unwrap();
@@ -3001,11 +3019,18 @@ mod tracing {
             assert_eq!(last_seq(s).await, before + 4, "the role, the case, its notices and its closing");
             assert!(s.user(child).await.unwrap().is_some());
             assert_eq!(s.purge_notices(t(3 * DAY)).await.unwrap(), 1);
+            // An is an F1 of Bình's case: not while that notice is in force.
+            let her_case = s.create_case(new_case(binh, official), audit("case_opened", "case")).await.unwrap();
+            s.send_notices(her_case, &[notice(an, 1, gate, 2 * DAY)], official, t(100), audit("notices_sent", "case"))
+                .await
+                .unwrap();
+            assert_eq!(delete_at(DAY).await, Err(StoreError::Conflict("case")));
+            assert!(s.user(child).await.unwrap().is_some());
 
             let deleted = delete().await.unwrap();
             assert_eq!(deleted, AccountDeleted { people: vec![child, an], visits: 2, declarations: 2, agencies: 1 });
             let entry = latest(s).await.unwrap();
-            assert_eq!((entry.seq, entry.action.as_str()), (before + 5, "account_deleted"));
+            assert_eq!((entry.seq, entry.action.as_str()), (before + 7, "account_deleted"));
             let details: serde_json::Value = serde_json::from_str(&entry.details).unwrap();
             assert_eq!(details, json!({ "dependants": 1, "visits": 2, "declarations": 2 }));
 
@@ -3017,6 +3042,8 @@ mod tracing {
             assert_eq!(s.session_by_token(&hash("token:an"), t(1)).await.unwrap(), None);
             assert_eq!(s.dependants_of(an).await.unwrap(), []);
             assert_eq!(s.case(case).await.unwrap(), None, "the closed case went with the child");
+            assert_eq!(s.notices_of_case(her_case).await.unwrap(), [], "An's notice went with him");
+            assert!(s.case(her_case).await.unwrap().is_some());
             assert_eq!(s.credentials_by_phone(&hash("phone:1")).await.unwrap(), None);
             // Bình keeps her visit, declaration and verification; An's link to them goes.
             assert_eq!(visits(s, binh).await.iter().map(|v| v.id).collect::<Vec<_>>(), [hers]);
@@ -3024,9 +3051,15 @@ mod tracing {
             let binh_now = s.user(binh).await.unwrap().unwrap();
             assert_eq!((binh_now.verified_at, binh_now.verified_by), (Some(t(5)), None));
             // The scans stay as counts, naming no one; the day's pack is to be made again.
-            assert_eq!(scan_rows(&db, "true").await, 3);
-            assert_eq!(scan_rows(&db, "user_id IS NULL AND display_name IS NULL AND visit_id IS NULL").await, 2);
+            assert_eq!(scan_rows(&db, "true").await, 5);
+            assert_eq!(scan_rows(&db, "user_id IS NULL AND display_name IS NULL AND visit_id IS NULL").await, 4);
             assert_eq!(scan_rows(&db, "checker_id IS NULL AND client_id = 'b1'").await, 1);
+            assert_eq!(scan_rows(&db, &format!("checker_id = {an} OR user_id IN ({an}, {child})")).await, 0);
+            let own_sender = "sender_id = -id AND client_id IN ('a1', 'a2', 'a3', 'k1', 'b1')";
+            assert_eq!(scan_rows(&db, own_sender).await, 5, "sent by An, by his son, and by An as a checker");
+            assert_eq!(s.status_rule_sets(1).await.unwrap()[0].created_by, None);
+            assert_eq!(s.cards_of(an).await.unwrap(), []);
+            assert_eq!(s.user_by_pseudonym(b"0123456789").await.unwrap(), None);
             let stale = format!("UPDATE visit_packs SET day = day WHERE day = {d} AND visits IS NULL");
             assert_eq!(db.execute_raw(&stale).await.unwrap(), 1);
             let span = PlaceSpan { checkpoints: vec![gate], from: t(-DAY).0, to: t(DAY).0 };
@@ -3036,6 +3069,12 @@ mod tracing {
             assert_eq!(s.roster_people(a).await.unwrap(), 1);
             assert_eq!(s.arrivals(a, day).await.unwrap().len(), 1);
             assert_eq!(s.agency_day_totals(a, day, day).await.unwrap(), [totals(0, 1)]);
+            // Nothing points at them (SQLite deletes with its foreign keys off, so it is asked).
+            if db.engine == vaora_testkit::Engine::Sqlite {
+                let violations =
+                    "UPDATE agencies SET name = name WHERE EXISTS (SELECT 1 FROM pragma_foreign_key_check)";
+                assert_eq!(db.execute_raw(violations).await.unwrap(), 0);
+            }
             // The phone and CCCD can register again.
             assert!(s.create_user(new_user("1", "Nguyễn Văn An"), audit("user_registered", "user")).await.is_ok());
         }

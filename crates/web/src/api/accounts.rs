@@ -361,8 +361,9 @@ pub struct AccountDeletedView {
 
 /// Delete the caller's account, and the accounts of their dependants, with everything that names
 /// them (visits, declarations, notices, sessions, cards); the session cookie is cleared. Refused
-/// (409) while the account holds a role (`account_has_roles`) or a case about one of them is open
-/// or its notices are kept (`account_under_case`). Audited.
+/// (409) while the account holds a role (`account_has_roles`), or while tracing needs one of them
+/// (`account_under_case`: a case about them is open or its notices are kept, or a notice to them
+/// is in force). Audited.
 #[utoipa::path(post, path = "/api/v1/me/deletion", tag = "accounts", request_body = AccountDeletion,
     responses((status = 200, body = AccountDeletedView), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
