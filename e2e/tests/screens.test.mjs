@@ -102,6 +102,8 @@ test("every screen fits a 360 px phone in Vietnamese and in English, with nothin
     ["declare", "citizen", "/declare"],
     ["declarations", "citizen", "/declarations"],
     ["profile", "citizen", "/me"],
+    ["account-delete", "citizen", "/me/delete"],
+    ["account-delete-roles", "checker", "/me/delete"],
     ["checker-pick", "checker", "/check"],
     ["checker", "checker", `/check/${checkpoint}`],
     ["walk-in", "checker", `/check/${checkpoint}/walk-in`],
