@@ -161,7 +161,7 @@ fn field(e: impl Into<AppError>, name: &str) -> AppError {
     e.into().with_details(json!({ "field": name }))
 }
 
-/// The error for an identifier that another account holds.
+/// The error for a number whose sign-ins failed too often of late.
 fn too_many_attempts() -> AppError {
     AppError::new(
         crate::ErrorKind::TooMany,
@@ -170,6 +170,7 @@ fn too_many_attempts() -> AppError {
     )
 }
 
+/// The error for an identifier that another account holds.
 fn taken(kind: &str) -> AppError {
     let e = match kind {
         "phone" => AppError::conflict("phone_taken", "an account with this phone number exists"),

@@ -135,8 +135,8 @@ impl App {
     /// Everything that names them goes: profile, sessions, pass pseudonym, cards, visits,
     /// declarations, notices, closed cases, and their arrivals (the agencies' day counts are
     /// counted again without them). What others hold stays, unlinked: an agency's roster line,
-    /// a checkpoint's scans (as anonymous counts), the audit log (ids, no personal data). The
-    /// phone and ID numbers are free to register again.
+    /// a checkpoint's scans (as anonymous counts). The audit log is never changed. The phone and
+    /// ID numbers are free to register again.
     ///
     /// Refused while the account holds a role (`account_has_roles`: whoever gave it takes it
     /// away first, so that an agency or the province is never left without its officers by

@@ -509,6 +509,7 @@ async fn a_person_deletes_their_account(t: TestApp) {
     };
     let unconfirmed = t.send(post("password=cau-truong-tien-6-vai")).await;
     assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unconfirmed.text.contains("Hãy đánh dấu vào ô xác nhận"), "{}", unconfirmed.text);
     let wrong = t.send(post("password=sai&confirm=yes")).await;
     assert!(wrong.text.contains("Mật khẩu không đúng."), "{}", wrong.text);
     let done = t.send(post("password=cau-truong-tien-6-vai&confirm=yes")).await;

@@ -311,13 +311,15 @@ pub struct DeleteForm {
     confirm: String,
 }
 
+/// Deletes the account once the password is given again and the box ticked, then says what went
+/// (signed out: the cookie is cleared).
 pub(super) async fn delete_account(State(s): State<AppState>, ctx: PageCtx, Form(f): Form<DeleteForm>) -> Response {
     let actor = match ctx.require() {
         Ok(a) => a.clone(),
         Err(r) => return r.into_response(),
     };
     if f.confirm != "yes" {
-        let error = FormError { message: ctx.t.s("delete.confirm"), field: "confirm".to_owned() };
+        let error = FormError { message: ctx.t.s("delete.confirm_needed"), field: "confirm".to_owned() };
         return delete_page(&s, ctx, &actor, error).await;
     }
     match s.app.delete_account(&actor, &f.password).await {
