@@ -126,9 +126,7 @@ impl App {
         self.store.append_audit(audit).await?;
         Ok(data)
     }
-}
 
-impl App {
     /// Deletes the signed-in person's account, and the accounts of the dependants they declare
     /// for, once they have given their password again (audited: `account_deleted`, with counts).
     ///

@@ -62,24 +62,18 @@ impl App {
         }
         let before = Timestamp(day_start(i64::from(first_kept)));
         let mut purged = Purged::default();
-        let mut after = CheckpointId(i64::MIN);
-        loop {
-            let (n, last) = self.store.purge_visits(before, after, PURGE_AT_ONCE).await?;
+        let mut after = Some(CheckpointId(i64::MIN));
+        while let Some(from) = after {
+            let (n, next) = self.store.purge_visits(before, from, PURGE_AT_ONCE).await?;
             purged.visits += n.visits;
             purged.scans += n.scans;
-            match last {
-                Some(last) => after = last,
-                None => break,
-            }
+            after = next;
         }
-        let mut after = AgencyId(i64::MIN);
-        loop {
-            let (n, last) = self.store.purge_arrivals(first_kept, after, PURGE_AT_ONCE).await?;
+        let mut after = Some(AgencyId(i64::MIN));
+        while let Some(from) = after {
+            let (n, next) = self.store.purge_arrivals(first_kept, from, PURGE_AT_ONCE).await?;
             purged.arrivals += n;
-            match last {
-                Some(last) => after = last,
-                None => break,
-            }
+            after = next;
         }
         purged.notices = self.store.purge_notices(before).await?;
         if !purged.is_empty() {

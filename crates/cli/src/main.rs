@@ -425,8 +425,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Demo { json } => {
             let app = build_app(&cfg).await?;
-            let summary =
-                app.load_demo(2021, rand::random()).await.map_err(|e| format!("{}: {}", e.code, e.message))?;
+            let summary = app.load_demo(2021, rand::random()).await.map_err(|e| e.to_string())?;
             print_demo(&summary, json);
             Ok(())
         }
@@ -447,16 +446,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 address_unit: a.ward,
                 address_street: a.street,
             };
-            let id = app.create_first_province_admin(r).await.map_err(|e| format!("{}: {}", e.code, e.message))?;
+            let id = app.create_first_province_admin(r).await.map_err(|e| e.to_string())?;
             println!("Province administrator created (account {id}).");
             Ok(())
         }
         Command::Admin { command: AdminCommand::Purge } => {
             let app = build_app(&cfg).await?;
             let started = std::time::Instant::now();
-            let declarations =
-                app.purge_expired_declarations().await.map_err(|e| format!("{}: {}", e.code, e.message))?;
-            let purged = app.purge_expired_visits().await.map_err(|e| format!("{}: {}", e.code, e.message))?;
+            let declarations = app.purge_expired_declarations().await.map_err(|e| e.to_string())?;
+            let purged = app.purge_expired_visits().await.map_err(|e| e.to_string())?;
             let report = serde_json::json!({
                 "declarations": declarations, "visits": purged.visits, "scans": purged.scans,
                 "arrivals": purged.arrivals, "notices": purged.notices,

@@ -275,16 +275,16 @@ struct DeletePage {
 }
 
 async fn delete_page(s: &AppState, ctx: PageCtx, actor: &vaora_app::auth::Actor, error: FormError) -> Response {
-    let (p, dependants) = match (s.app.my_profile(actor).await, s.app.my_dependants(actor).await) {
-        (Ok(p), Ok(d)) => (p, d.len()),
-        (Err(e), _) | (_, Err(e)) => return error_page(&ctx, &e),
+    let dependants = match s.app.my_dependants(actor).await {
+        Ok(d) => d.len(),
+        Err(e) => return error_page(&ctx, &e),
     };
     let dependants_text = ctx.t.s("delete.dependants").replace("{n}", &dependants.to_string());
     let status = if error.message.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = DeletePage {
         t: ctx.t,
         nav: ctx.nav,
-        has_roles: p.roles.iter().any(|r| r.role != vaora_domain::role::Role::Citizen),
+        has_roles: !actor.grants.is_empty(),
         dependants,
         dependants_text,
         error,
